@@ -1,0 +1,279 @@
+//! cgroup v2, the only cgroup version hull manages.
+//!
+//! On a hybrid host (v1 controllers plus a v2 mount without them) hull still creates its cgroup
+//! in the v2 hierarchy: that is enough to track, freeze and kill the container. A resource limit
+//! whose controller is missing there is refused with an error, never dropped.
+
+pub mod resources;
+
+use anyhow::{Context, Result, bail};
+use nix::fcntl::{OFlag, open};
+use nix::sys::stat::Mode;
+use std::os::fd::OwnedFd;
+use std::path::{Component, Path, PathBuf};
+
+/// Where the cgroup2 filesystem is mounted (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on a
+/// hybrid host), from this process's mountinfo.
+pub fn mountpoint() -> Result<PathBuf> {
+    let info =
+        std::fs::read_to_string("/proc/self/mountinfo").context("reading /proc/self/mountinfo")?;
+    for line in info.lines() {
+        // "... mountpoint opts ... - fstype source superopts"
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        if right.split(' ').next() == Some("cgroup2") {
+            if let Some(mp) = left.split(' ').nth(4) {
+                return Ok(PathBuf::from(unescape(mp)));
+            }
+        }
+    }
+    bail!("no cgroup2 filesystem is mounted on this host (hull manages cgroup v2 only)")
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
+}
+
+/// This process's cgroup v2 path (the `0::` line of /proc/self/cgroup).
+fn own_cgroup() -> Result<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").context("reading /proc/self/cgroup")?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .map(PathBuf::from)
+        .context("/proc/self/cgroup has no cgroup v2 entry")
+}
+
+/// Lexically cleans a path and makes it absolute, so that `..` can never climb above the
+/// hierarchy's root.
+fn clean(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// runc's fs2 rules for `linux.cgroupsPath`: absolute paths are taken from the hierarchy root;
+/// relative and empty ones go under the parent of hull's own cgroup (the own cgroup already has
+/// processes, so controllers could not be enabled below it).
+pub fn container_path(cgroups_path: Option<&Path>, id: &str) -> Result<PathBuf> {
+    match cgroups_path {
+        Some(p) if p.is_absolute() => Ok(clean(p)),
+        other => {
+            let own = own_cgroup()?;
+            let parent = own.parent().unwrap_or(Path::new("/")).to_path_buf();
+            let rel = match other {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from(id),
+            };
+            // Clean the relative part on its own so that it cannot climb above `parent`.
+            let rel = clean(&rel);
+            Ok(clean(&parent.join(rel.strip_prefix("/").unwrap_or(&rel))))
+        }
+    }
+}
+
+/// A container's cgroup directory.
+#[derive(Debug, Clone)]
+pub struct Cgroup {
+    /// Absolute directory, e.g. /sys/fs/cgroup/hull/abc.
+    pub dir: PathBuf,
+}
+
+impl Cgroup {
+    /// The cgroup at `path` (relative to the hierarchy root), which may not exist.
+    pub fn at(path: &Path) -> Result<Cgroup> {
+        let root = mountpoint()?;
+        Ok(Cgroup {
+            dir: root.join(path.strip_prefix("/").unwrap_or(path)),
+        })
+    }
+
+    /// Creates the directory (and parents), enabling in each parent the controllers that the
+    /// requested resources need. Fails if the directory exists and already has processes.
+    pub fn create(&self, res: Option<&oci_spec::runtime::LinuxResources>) -> Result<()> {
+        let root = mountpoint()?;
+        let needed = resources::controllers_needed(res);
+        let available = read_controllers(&root.join("cgroup.controllers"));
+        for c in &needed {
+            if !available.iter().any(|a| a == c) {
+                bail!(
+                    "{}: the {c} controller is not available in this host's cgroup v2 hierarchy ({}) — the limit cannot be enforced",
+                    resources::field_for_controller(c),
+                    root.display()
+                );
+            }
+        }
+        let rel = self
+            .dir
+            .strip_prefix(&root)
+            .unwrap_or(Path::new(""))
+            .to_path_buf();
+        let mut cur = root.clone();
+        for comp in rel.components() {
+            if !needed.is_empty() {
+                enable_controllers(&cur, &needed)?;
+            }
+            cur.push(comp);
+            match std::fs::create_dir(&cur) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("creating cgroup {}", cur.display()));
+                }
+            }
+        }
+        if !self.procs()?.is_empty() {
+            bail!(
+                "cgroup {} is already in use by other processes",
+                self.dir.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// Writes the resources. On `update` the existing values are changed in place.
+    pub fn apply(&self, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
+        resources::apply(&self.dir, res)
+    }
+
+    /// An fd of the directory for clone3's CLONE_INTO_CGROUP.
+    pub fn open_dir(&self) -> Result<OwnedFd> {
+        open(
+            &self.dir,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .with_context(|| format!("opening cgroup {}", self.dir.display()))
+    }
+
+    pub fn exists(&self) -> bool {
+        self.dir.is_dir()
+    }
+
+    pub fn procs(&self) -> Result<Vec<i32>> {
+        let path = self.dir.join("cgroup.procs");
+        match std::fs::read_to_string(&path) {
+            Ok(t) => Ok(t.lines().filter_map(|l| l.trim().parse().ok()).collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(vec![]),
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+
+    pub fn freeze(&self, frozen: bool) -> Result<()> {
+        let path = self.dir.join("cgroup.freeze");
+        std::fs::write(&path, if frozen { "1" } else { "0" })
+            .with_context(|| format!("writing {}", path.display()))?;
+        // The write returns before every task is frozen; cgroup.events says when it is done.
+        for _ in 0..1000 {
+            if self.frozen() == frozen {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        bail!(
+            "cgroup {} did not reach frozen={frozen}",
+            self.dir.display()
+        )
+    }
+
+    /// Whether the cgroup is frozen (cgroup.events `frozen 1`).
+    pub fn frozen(&self) -> bool {
+        std::fs::read_to_string(self.dir.join("cgroup.events"))
+            .map(|t| t.lines().any(|l| l == "frozen 1"))
+            .unwrap_or(false)
+    }
+
+    /// SIGKILLs every process in the cgroup (cgroup.kill, Linux 5.14+).
+    pub fn kill_all(&self) -> Result<()> {
+        let path = self.dir.join("cgroup.kill");
+        if path.exists() {
+            return std::fs::write(&path, "1")
+                .with_context(|| format!("writing {}", path.display()));
+        }
+        for pid in self.procs()? {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        Ok(())
+    }
+
+    /// Kills what is left and removes the directory; waits for the kernel to empty it.
+    pub fn remove(&self) -> Result<()> {
+        if !self.exists() {
+            return Ok(());
+        }
+        let mut killed = false;
+        for _ in 0..2000 {
+            match std::fs::remove_dir(&self.dir) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                    if !killed {
+                        self.kill_all()?;
+                        // A frozen cgroup cannot die; thaw it so the kill lands.
+                        let _ = std::fs::write(self.dir.join("cgroup.freeze"), "0");
+                        killed = true;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("removing cgroup {}", self.dir.display()));
+                }
+            }
+        }
+        bail!(
+            "cgroup {} still has processes after kill",
+            self.dir.display()
+        )
+    }
+}
+
+fn read_controllers(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .map(|t| t.split_whitespace().map(String::from).collect())
+        .unwrap_or_default()
+}
+
+/// Enables controllers in `dir`'s cgroup.subtree_control (skipping those already enabled).
+fn enable_controllers(dir: &Path, wanted: &[&'static str]) -> Result<()> {
+    let enabled = read_controllers(&dir.join("cgroup.subtree_control"));
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|c| !enabled.iter().any(|e| e == *c))
+        .map(|c| format!("+{c}"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let path = dir.join("cgroup.subtree_control");
+    std::fs::write(&path, missing.join(" "))
+        .with_context(|| format!("enabling {} in {}", missing.join(" "), path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotdot_cannot_escape() {
+        assert_eq!(clean(Path::new("/../../a/../../b")), PathBuf::from("/b"));
+        assert_eq!(
+            container_path(Some(Path::new("/x/../../..")), "id").unwrap(),
+            PathBuf::from("/")
+        );
+    }
+}

@@ -1,0 +1,39 @@
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Path to the bundle (the directory holding config.json).
+    #[arg(short, long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Write the init's pid to this file.
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// Unix socket that receives the pty master when process.terminal is true.
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// Use MS_MOVE and chroot instead of pivot_root.
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// Accepted for runc compatibility: hull does not create a session keyring.
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// Pass this many fds, from 3 up, to the container process.
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    pub id: String,
+}
+
+pub fn run(root: &Path, a: Args) -> Result<i32> {
+    crate::container::create::create(&crate::container::create::Options {
+        root,
+        id: &a.id,
+        bundle: &a.bundle,
+        pid_file: a.pid_file.as_deref(),
+        console_socket: a.console_socket.as_deref(),
+        no_pivot: a.no_pivot,
+        preserve_fds: a.preserve_fds,
+        foreground: false,
+    })?;
+    Ok(0)
+}

@@ -1,0 +1,115 @@
+//! The command line, shaped exactly like runc's because engines depend on it.
+
+mod create;
+mod delete;
+mod kill;
+mod list;
+mod run;
+mod spec;
+mod start;
+mod state;
+mod unsupported;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hull",
+    about = "an OCI container runtime",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// Root directory for container state.
+    #[arg(long, global = true, default_value = "/run/hull")]
+    pub root: PathBuf,
+    /// Write the log to this file instead of stderr.
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// Log format: text or json.
+    #[arg(long = "log-format", global = true, value_enum, default_value = "text")]
+    pub log_format: crate::logging::Format,
+    /// Log debug messages too.
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Manage cgroups through systemd.
+    #[arg(long = "systemd-cgroup", global = true)]
+    pub systemd_cgroup: bool,
+    /// Print the version.
+    #[arg(short = 'v', long)]
+    pub version: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a container, leaving its process blocked before exec.
+    Create(create::Args),
+    /// Start a created container.
+    Start(start::Args),
+    /// Print the state of a container as JSON.
+    State(state::Args),
+    /// Send a signal to a container's init (or to all its processes).
+    Kill(kill::Args),
+    /// Delete a container and its resources.
+    Delete(delete::Args),
+    /// Create and start a container.
+    Run(run::Args),
+    /// List containers.
+    List(list::Args),
+    /// Write a default config.json.
+    Spec(spec::Args),
+    /// Run a new process inside a container.
+    Exec(unsupported::Args),
+    /// List the processes of a container.
+    Ps(unsupported::Args),
+    /// Print the features this runtime supports.
+    Features(unsupported::Args),
+    /// Freeze a container.
+    Pause(unsupported::Args),
+    /// Thaw a container.
+    Resume(unsupported::Args),
+    /// Print container events and statistics.
+    Events(unsupported::Args),
+    /// Change a container's resource limits.
+    Update(unsupported::Args),
+}
+
+/// Runs the command and returns the process exit code.
+pub fn dispatch(cli: Cli) -> Result<i32> {
+    if cli.version {
+        println!("hull version {}", env!("CARGO_PKG_VERSION"));
+        println!(
+            "commit: {}",
+            option_env!("HULL_COMMIT").unwrap_or("unknown")
+        );
+        println!("spec: {}", oci_spec::runtime::VERSION);
+        return Ok(0);
+    }
+    if cli.systemd_cgroup {
+        anyhow::bail!("--systemd-cgroup: not supported yet (hull manages cgroup v2 directly)");
+    }
+    let root = &cli.root;
+    let Some(cmd) = cli.command else {
+        anyhow::bail!("no command given; see hull --help");
+    };
+    match cmd {
+        Command::Create(a) => create::run(root, a),
+        Command::Start(a) => start::run(root, a),
+        Command::State(a) => state::run(root, a),
+        Command::Kill(a) => kill::run(root, a),
+        Command::Delete(a) => delete::run(root, a),
+        Command::Run(a) => run::run(root, a),
+        Command::List(a) => list::run(root, a),
+        Command::Spec(a) => spec::run(a),
+        Command::Exec(_) => unsupported::fail("exec"),
+        Command::Ps(_) => unsupported::fail("ps"),
+        Command::Features(_) => unsupported::fail("features"),
+        Command::Pause(_) => unsupported::fail("pause"),
+        Command::Resume(_) => unsupported::fail("resume"),
+        Command::Events(_) => unsupported::fail("events"),
+        Command::Update(_) => unsupported::fail("update"),
+    }
+}

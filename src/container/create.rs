@@ -1,0 +1,237 @@
+//! `create`: from a bundle to an init blocked before execve. This is the parent's half of the
+//! story; the init's half is process::init.
+
+use super::{Container, FIFO, NewDir, State};
+use crate::cgroups::{self, Cgroup};
+use crate::process::{init, namespaces, sync, sync::Msg, user};
+use crate::{hooks, spec, sys};
+use anyhow::{Context, Result, bail};
+use nix::fcntl::{OFlag, open};
+use nix::sys::stat::Mode;
+use nix::unistd::Pid;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+pub struct Options<'a> {
+    pub root: &'a Path,
+    pub id: &'a str,
+    pub bundle: &'a Path,
+    pub pid_file: Option<&'a Path>,
+    pub console_socket: Option<&'a Path>,
+    pub no_pivot: bool,
+    pub preserve_fds: u32,
+    /// `run` in the foreground owns the terminal itself; `create` needs a console socket.
+    pub foreground: bool,
+}
+
+/// A created container and the init's pidfd (the caller may wait on it: `run`).
+pub struct Created {
+    pub container: Container,
+    pub pid: Pid,
+    pub pidfd: OwnedFd,
+}
+
+pub fn create(o: &Options) -> Result<Created> {
+    // 1. The bundle and its config, validated as a whole before anything is touched.
+    super::id::validate(o.id)?;
+    let bundle = std::fs::canonicalize(o.bundle)
+        .with_context(|| format!("bundle {}", o.bundle.display()))?;
+    let (spec, raw) = spec::load(&bundle)?;
+    let root_path = spec
+        .root()
+        .as_ref()
+        .map(|r| r.path().clone())
+        .unwrap_or_default();
+    let rootfs = std::fs::canonicalize(bundle.join(&root_path))
+        .ok()
+        .filter(|p| p.is_dir())
+        .with_context(|| {
+            format!(
+                "root.path: {} is not a directory",
+                bundle.join(&root_path).display()
+            )
+        })?;
+    let process = spec.process().as_ref().context("process: missing")?;
+    let terminal = process.terminal().unwrap_or(false);
+    match (terminal, o.console_socket) {
+        (true, None) if !o.foreground => {
+            bail!("process.terminal is true, which needs --console-socket")
+        }
+        (true, None) => bail!(
+            "process.terminal: a foreground terminal without --console-socket is not supported yet"
+        ),
+        (false, Some(_)) => bail!("--console-socket was given, but process.terminal is false"),
+        _ => {}
+    }
+    let linux = spec.linux().as_ref();
+    let ns = namespaces::plan(linux)?;
+    let console = match o.console_socket {
+        Some(p) => Some(OwnedFd::from(
+            std::os::unix::net::UnixStream::connect(p)
+                .with_context(|| format!("--console-socket {}", p.display()))?,
+        )),
+        None => None,
+    };
+
+    // 2. The state dir (atomically, locked) and the cgroup with its limits. Each guard undoes
+    //    its step if a later one fails.
+    let dir = NewDir::take(o.root, o.id)?;
+    let cg_path = cgroups::container_path(linux.and_then(|l| l.cgroups_path().as_deref()), o.id)?;
+    let cgroup = Cgroup::at(&cg_path)?;
+    let resources = linux.and_then(|l| l.resources().as_ref());
+    let cg_guard = CgroupGuard(Some(cgroup.clone()));
+    cgroup.create(resources)?;
+    if let Some(r) = resources {
+        cgroup.apply(r)?;
+    }
+    let cg_fd = cgroup.open_dir()?;
+
+    // 3. The fifo that holds the init between create and start. 0622: a container user of any
+    //    uid may open it for writing; only root may read it.
+    nix::unistd::mkfifo(&dir.dir.join(FIFO), Mode::from_bits_truncate(0o622))
+        .context("creating exec.fifo")?;
+    std::fs::set_permissions(
+        dir.dir.join(FIFO),
+        std::os::unix::fs::PermissionsExt::from_mode(0o622),
+    )
+    .context("chmod exec.fifo")?;
+    let state_dir = open(
+        &dir.dir,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("opening the state dir")?;
+
+    let mut state = State {
+        oci_version: spec.version().clone(),
+        id: o.id.to_string(),
+        pid: 0,
+        bundle: bundle.clone(),
+        rootfs: rootfs.clone(),
+        created: crate::time::rfc3339_now(),
+        owner: String::new(),
+        annotations: spec
+            .annotations()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        init_start: 0,
+        cgroup: cg_path,
+        config: raw,
+    };
+
+    // 4. Clone the init straight into its namespaces and cgroup.
+    let (parent_sync, child_sync) = sync::pair()?;
+    ns.enter_pid_ns()?;
+    let forked = sys::clone3(ns.clone_flags.bits() as u64, Some(cg_fd.as_fd()))
+        .context("clone3 of the container init")?;
+    let (pid, pidfd) = match forked {
+        sys::Forked::Child => {
+            drop(parent_sync);
+            let args = init::InitArgs {
+                spec: &spec,
+                rootfs,
+                bundle,
+                ns: &ns,
+                state_dir: &state_dir,
+                console_socket: console.as_ref(),
+                cgroup_dir: cgroup.dir.clone(),
+                no_pivot: o.no_pivot,
+                preserve_fds: o.preserve_fds,
+                hook_state: state.public(super::Status::Created),
+            };
+            init::run(args, child_sync)
+        }
+        sys::Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(child_sync);
+    let init_guard = InitGuard(Some((pid, &pidfd)));
+    state.pid = pid.as_raw();
+    state.init_start = super::state::proc_stat(pid.as_raw())
+        .map(|(_, s)| s)
+        .unwrap_or(0);
+
+    // 5. What only the parent can do for the init: id maps and oom_score_adj.
+    if ns.new_user
+        && let Some(l) = linux
+    {
+        user::write_id_maps(pid, l)?;
+    }
+    if let Some(adj) = process.oom_score_adj() {
+        std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
+            .with_context(|| format!("process.oomScoreAdj: writing {adj}"))?;
+    }
+    parent_sync.send(&Msg::Go)?;
+
+    // 6. The init builds its rootfs; prestart and createRuntime hooks run here at its request.
+    loop {
+        match parent_sync.recv()? {
+            Some(Msg::RunHooks) => {
+                let hooks = spec.hooks().as_ref();
+                let st = state.public(super::Status::Created);
+                hooks::run_all("prestart", hooks.and_then(|h| h.prestart().as_ref()), &st)?;
+                hooks::run_all(
+                    "createRuntime",
+                    hooks.and_then(|h| h.create_runtime().as_ref()),
+                    &st,
+                )?;
+                parent_sync.send(&Msg::HooksDone)?;
+            }
+            Some(Msg::Ready) => break,
+            Some(Msg::Error(e)) => bail!("{e}"),
+            Some(other) => bail!("unexpected message from the container init: {other:?}"),
+            None => bail!("the container init exited before it was ready"),
+        }
+    }
+
+    // 7. Record the container; from here on it exists.
+    state.write(&dir.dir)?;
+    if let Some(p) = o.pid_file {
+        write_pid_file(p, pid)?;
+    }
+    std::mem::forget(init_guard);
+    std::mem::forget(cg_guard);
+    let container = dir.keep(state);
+    Ok(Created {
+        container,
+        pid,
+        pidfd,
+    })
+}
+
+/// Writes the pid file atomically, as runc does (engines poll for it).
+fn write_pid_file(path: &Path, pid: Pid) -> Result<()> {
+    let path = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(path)
+    };
+    let tmp = PathBuf::from(format!("{}.tmp", path.display()));
+    std::fs::write(&tmp, pid.to_string())
+        .with_context(|| format!("--pid-file {}", path.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("--pid-file {}", path.display()))
+}
+
+/// Kills and reaps the init if create fails after the clone.
+struct InitGuard<'a>(Option<(Pid, &'a OwnedFd)>);
+
+impl Drop for InitGuard<'_> {
+    fn drop(&mut self) {
+        if let Some((pid, fd)) = self.0.take() {
+            let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+        }
+    }
+}
+
+/// Removes the cgroup if create fails.
+struct CgroupGuard(Option<Cgroup>);
+
+impl Drop for CgroupGuard {
+    fn drop(&mut self) {
+        if let Some(cg) = self.0.take() {
+            let _ = cg.remove();
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! start, kill and delete (runtime-spec runtime.md "Operations").
+
+use super::{Container, FIFO, Status};
+use crate::cgroups::Cgroup;
+use crate::hooks;
+use anyhow::{Context, Result, bail};
+use nix::fcntl::{OFlag, open};
+use nix::sys::signal::Signal;
+use nix::sys::stat::Mode;
+use oci_spec::runtime::Spec;
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+impl Container {
+    /// The config as it was at create.
+    pub fn spec(&self) -> Result<Spec> {
+        serde_json::from_value(self.state.config.clone())
+            .context("reading the config saved at create")
+    }
+
+    pub fn cgroup(&self) -> Result<Cgroup> {
+        Cgroup::at(&self.state.cgroup)
+    }
+
+    /// Releases the init blocked on exec.fifo, then runs the poststart hooks.
+    pub fn start(&self) -> Result<()> {
+        match self.status() {
+            Status::Created => {}
+            Status::Stopped => bail!("cannot start a container that has stopped"),
+            Status::Running => bail!("cannot start an already running container"),
+            s => bail!("cannot start a container in the {} state", s.as_str()),
+        }
+        let fifo_path = self.dir.join(FIFO);
+        // The init is alive and blocked opening the fifo for writing, so this open returns at
+        // once; O_NONBLOCK would race with its open.
+        let fifo = open(
+            &fifo_path,
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .context("opening exec.fifo")?;
+        let mut buf = [0u8; 1];
+        let n = nix::unistd::read(&fifo, &mut buf).context("reading exec.fifo")?;
+        let _ = std::fs::remove_file(&fifo_path);
+        if n != 1 {
+            bail!("the container init exited before it could be started");
+        }
+        let spec = self.spec()?;
+        let st = self.state.public(Status::Running);
+        hooks::run_all_warn(
+            "poststart",
+            spec.hooks().as_ref().and_then(|h| h.poststart().as_ref()),
+            &st,
+        );
+        Ok(())
+    }
+
+    /// Sends a signal to the init (or, with `all`, to every process in the cgroup).
+    pub fn kill(&self, sig: Signal, all: bool) -> Result<()> {
+        let status = self.status();
+        if status == Status::Stopped {
+            bail!("container not running");
+        }
+        if all {
+            let cg = self.cgroup()?;
+            if sig == Signal::SIGKILL {
+                return cg.kill_all();
+            }
+            for pid in cg.procs()? {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
+            }
+            // A frozen process only sees its signal once thawed, as with runc.
+            return Ok(());
+        }
+        let fd = crate::sys::pidfd_open(nix::unistd::Pid::from_raw(self.state.pid))
+            .context("no such process")?;
+        // Check the start time after taking the pidfd: if it still matches, the pidfd is the
+        // init's and the signal cannot reach a recycled pid.
+        if !self.state.init_alive() {
+            bail!("container not running");
+        }
+        crate::sys::pidfd_send_signal(fd.as_fd(), sig as i32)
+            .with_context(|| format!("sending {sig} to the init"))
+    }
+
+    /// Removes the container: kills what is left (a created one is killed, as runc does; a
+    /// running one only with `force`), removes the cgroup, runs poststop hooks, removes the state.
+    pub fn delete(self, force: bool) -> Result<()> {
+        let status = self.status();
+        match status {
+            Status::Stopped | Status::Created => {}
+            _ if force => {}
+            s => bail!(
+                "cannot delete container {:?} that is not stopped: {}",
+                self.state.id,
+                s.as_str()
+            ),
+        }
+        let cg = self.cgroup()?;
+        if status != Status::Stopped {
+            if cg.exists() {
+                cg.kill_all()?;
+            }
+            if let Ok(fd) = crate::sys::pidfd_open(nix::unistd::Pid::from_raw(self.state.pid))
+                && self.state.init_alive()
+            {
+                let _ = crate::sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+            }
+            self.wait_stopped(Duration::from_secs(10))?;
+        }
+        cg.remove()?;
+        let spec = self.spec()?;
+        let st = self.state.public(Status::Stopped);
+        hooks::run_all_warn(
+            "poststop",
+            spec.hooks().as_ref().and_then(|h| h.poststop().as_ref()),
+            &st,
+        );
+        std::fs::remove_dir_all(&self.dir)
+            .with_context(|| format!("removing {}", self.dir.display()))
+    }
+
+    fn wait_stopped(&self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        while self.state.init_alive() {
+            if Instant::now() > deadline {
+                bail!(
+                    "the container init (pid {}) did not die after SIGKILL",
+                    self.state.pid
+                );
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,117 @@
+//! state.json: the runtime-spec state plus what hull needs to find the container again.
+//! Written atomically (write to a temp file, then rename).
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Creating,
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    #[serde(rename = "ociVersion")]
+    pub oci_version: String,
+    pub id: String,
+    pub pid: i32,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub created: String,
+    pub owner: String,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// starttime (field 22 of /proc/<pid>/stat) of the init, to tell it from a recycled pid.
+    pub init_start: u64,
+    /// The container's cgroup, relative to the cgroup2 mount.
+    pub cgroup: PathBuf,
+    /// config.json as it was at create: later edits of the bundle have no effect.
+    pub config: Value,
+}
+
+impl State {
+    pub fn read(dir: &Path) -> Result<State> {
+        let path = dir.join(super::STATE_FILE);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let tmp = dir.join(".state.json.tmp");
+        let text = serde_json::to_vec(self).context("serialising state")?;
+        std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, dir.join(super::STATE_FILE)).context("renaming state.json into place")
+    }
+
+    /// Derived from the real process, never stored: a dead or recycled init means `stopped`, the
+    /// fifo means `created`, a frozen cgroup means `paused`.
+    pub fn status(&self, dir: &Path) -> Status {
+        if !self.init_alive() {
+            return Status::Stopped;
+        }
+        if dir.join(super::FIFO).exists() {
+            return Status::Created;
+        }
+        if let Ok(cg) = crate::cgroups::Cgroup::at(&self.cgroup)
+            && cg.frozen()
+        {
+            return Status::Paused;
+        }
+        Status::Running
+    }
+
+    pub fn init_alive(&self) -> bool {
+        self.pid > 0
+            && matches!(proc_stat(self.pid), Some((state, start)) if start == self.init_start && state != 'Z' && state != 'X')
+    }
+
+    /// The runtime-spec state object that `hull state` prints and hooks receive on stdin.
+    pub fn public(&self, status: Status) -> Value {
+        let mut v = serde_json::json!({
+            "ociVersion": self.oci_version,
+            "id": self.id,
+            "pid": if status == Status::Stopped { 0 } else { self.pid },
+            "status": status.as_str(),
+            "bundle": self.bundle,
+            "rootfs": self.rootfs,
+            "created": self.created,
+            "owner": self.owner,
+        });
+        if !self.annotations.is_empty() {
+            v["annotations"] = serde_json::json!(self.annotations);
+        }
+        v
+    }
+}
+
+/// (state letter, starttime) of a process from /proc/<pid>/stat.
+pub fn proc_stat(pid: i32) -> Option<(char, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // comm may contain spaces and parentheses: the fields resume after the last ')'.
+    let rest = &text[text.rfind(')')? + 2..];
+    let mut fields = rest.split(' ');
+    let state = fields.next()?.chars().next()?;
+    // starttime is field 22 overall, i.e. the 20th after state.
+    let start = fields.nth(18)?.parse().ok()?;
+    Some((state, start))
+}

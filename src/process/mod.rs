@@ -1,0 +1,9 @@
+//! The container's processes: the clone of the init, the create↔init handshake, and the init's
+//! own sequence.
+
+pub mod console;
+pub mod exec;
+pub mod init;
+pub mod namespaces;
+pub mod sync;
+pub mod user;

@@ -1,0 +1,118 @@
+//! The container's root filesystem (runtime-spec config.md "Root", "Mounts", config-linux.md
+//! "Devices", "Masked/Readonly Paths", "Rootfs Mount Propagation").
+//!
+//! Two phases around the createRuntime hooks: `prepare` builds everything inside the rootfs,
+//! `enter` masks paths and switches root.
+
+mod devices;
+mod mount;
+pub mod options;
+mod paths;
+mod pivot;
+pub mod resolve;
+
+use anyhow::{Context, Result};
+use nix::mount::{MsFlags, mount};
+use oci_spec::runtime::Spec;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+pub use options::propagation as propagation_flags;
+
+/// What the rootfs phases need to know beyond the spec.
+pub struct Rootfs {
+    pub path: PathBuf,
+    pub fd: OwnedFd,
+    /// Inside a new user namespace, device nodes cannot be created and are bound from the host.
+    pub in_userns: bool,
+    /// The container's cgroup directory on the host (for a `cgroup` mount that cannot be a new
+    /// cgroup2 instance).
+    pub cgroup_dir: PathBuf,
+}
+
+/// Builds the mounts and /dev inside the rootfs. The host's /proc is still this process's /proc.
+pub fn prepare(
+    spec: &Spec,
+    path: &Path,
+    in_userns: bool,
+    cgroup_dir: PathBuf,
+    bundle: &Path,
+) -> Result<Rootfs> {
+    // Nothing mounted from here on may propagate back to the host: make every mount a slave.
+    // The requested rootfsPropagation is applied to the new root once it is in place.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .context("making / a recursive slave")?;
+    // pivot_root needs the new root to be a mount point.
+    mount(
+        Some(path),
+        path,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .with_context(|| format!("root.path: bind-mounting {} onto itself", path.display()))?;
+    let fd = nix::fcntl::open(
+        path,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .with_context(|| format!("root.path: opening {}", path.display()))?;
+    let rootfs = Rootfs {
+        path: path.to_path_buf(),
+        fd,
+        in_userns,
+        cgroup_dir,
+    };
+    let mounts = spec.mounts().clone().unwrap_or_default();
+    for (i, m) in mounts.iter().enumerate() {
+        mount::mount_entry(&rootfs, m, bundle)
+            .with_context(|| format!("mounts[{i}] ({})", m.destination().display()))?;
+    }
+    if devices::dev_is_ours(&mounts) {
+        devices::create(&rootfs, spec)?;
+    }
+    Ok(rootfs)
+}
+
+/// Masks and write-protects paths, then makes the rootfs the process's root.
+pub fn enter(spec: &Spec, rootfs: &Rootfs, no_pivot: bool) -> Result<()> {
+    let linux = spec.linux().as_ref();
+    paths::mask(
+        rootfs.fd.as_fd(),
+        linux
+            .and_then(|l| l.masked_paths().as_deref())
+            .unwrap_or(&[]),
+    )?;
+    paths::readonly(
+        rootfs.fd.as_fd(),
+        linux
+            .and_then(|l| l.readonly_paths().as_deref())
+            .unwrap_or(&[]),
+    )?;
+    if no_pivot {
+        pivot::move_and_chroot(&rootfs.path)?;
+    } else {
+        pivot::pivot_root(rootfs.fd.as_fd())?;
+    }
+    if spec
+        .root()
+        .as_ref()
+        .is_some_and(|r| r.readonly() == Some(true))
+    {
+        mount::remount("/", MsFlags::MS_BIND | MsFlags::MS_RDONLY)
+            .context("root.readonly: remounting / read-only")?;
+    }
+    if let Some(prop) = linux.and_then(|l| l.rootfs_propagation().as_deref()) {
+        let flags = propagation_flags(prop)
+            .with_context(|| format!("linux.rootfsPropagation: unknown value {prop:?}"))?;
+        mount(None::<&str>, "/", None::<&str>, flags, None::<&str>)
+            .with_context(|| format!("linux.rootfsPropagation: applying {prop:?} to /"))?;
+    }
+    Ok(())
+}

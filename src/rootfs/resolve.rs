@@ -1,0 +1,105 @@
+//! Path resolution inside the untrusted rootfs.
+//!
+//! Every lookup goes through openat2(RESOLVE_IN_ROOT): `..` and absolute symlinks are clamped to
+//! the rootfs, so a hostile image cannot point a mount or a device node at the host
+//! (CVE-2019-19921, CVE-2021-30465, CVE-2024-45310). Magic links (/proc/self/...) are refused
+//! outright. The result is an O_PATH fd, and the kernel is then asked to mount onto that fd via
+//! /proc/self/fd/N, so the path is never looked up twice.
+
+use anyhow::{Context, Result, bail};
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2};
+use nix::sys::stat::{Mode, mkdirat};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+
+fn how(flags: OFlag) -> OpenHow {
+    let how = OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    // openat2 refuses a mode unless it creates a file.
+    if flags.contains(OFlag::O_CREAT) {
+        how.mode(Mode::from_bits_truncate(0o644))
+    } else {
+        how
+    }
+}
+
+/// `path` without its leading `/`, for use relative to the root fd.
+fn relative(path: &Path) -> PathBuf {
+    let rel: PathBuf = path
+        .components()
+        .filter(|c| !matches!(c, Component::RootDir | Component::Prefix(_)))
+        .collect();
+    if rel.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        rel
+    }
+}
+
+/// Opens a container path inside `root`.
+pub fn open(root: BorrowedFd, path: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
+    loop {
+        match openat2(root, &relative(path), how(flags)) {
+            // openat2 asks for a retry when a rename raced with resolution.
+            Err(Errno::EAGAIN) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Creates every missing directory of `path` inside `root` and returns an O_PATH fd of it.
+pub fn mkdir_all(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
+    let mut cur = PathBuf::new();
+    let mut fd = open(root, Path::new("."), OFlag::O_PATH | OFlag::O_DIRECTORY)
+        .context("opening the rootfs")?;
+    for comp in relative(path).components() {
+        let Component::Normal(name) = comp else {
+            cur.push(comp);
+            continue;
+        };
+        cur.push(name);
+        fd = match open(root, &cur, OFlag::O_PATH | OFlag::O_DIRECTORY) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => {
+                let parent = cur.parent().unwrap_or(Path::new("."));
+                let pfd = open(root, parent, OFlag::O_PATH | OFlag::O_DIRECTORY)
+                    .with_context(|| format!("opening {}", parent.display()))?;
+                match mkdirat(pfd.as_fd(), name, Mode::from_bits_truncate(0o755)) {
+                    Ok(()) | Err(Errno::EEXIST) => {}
+                    Err(e) => {
+                        return Err(e).with_context(|| format!("creating /{}", cur.display()));
+                    }
+                }
+                open(root, &cur, OFlag::O_PATH | OFlag::O_DIRECTORY)
+                    .with_context(|| format!("opening /{} after creating it", cur.display()))?
+            }
+            Err(Errno::ENOTDIR) => bail!("/{} exists and is not a directory", cur.display()),
+            Err(e) => return Err(e).with_context(|| format!("opening /{}", cur.display())),
+        };
+    }
+    Ok(fd)
+}
+
+/// Creates (if missing) the file `path` inside `root`, with its parent directories, and returns
+/// an O_PATH fd of it: the destination of a file bind mount.
+pub fn mkfile(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
+    if let Ok(fd) = open(root, path, OFlag::O_PATH) {
+        return Ok(fd);
+    }
+    let rel = relative(path);
+    if let Some(parent) = rel.parent() {
+        mkdir_all(root, parent)?;
+    }
+    let fd = open(root, path, OFlag::O_CREAT | OFlag::O_WRONLY)
+        .with_context(|| format!("creating {}", path.display()))?;
+    drop(fd);
+    open(root, path, OFlag::O_PATH).with_context(|| format!("opening {}", path.display()))
+}
+
+/// The /proc/self/fd path through which the kernel reaches exactly the file `fd` refers to.
+/// Valid only while the host's /proc is this process's /proc (before pivot_root).
+pub fn fd_path(fd: &impl AsRawFd) -> String {
+    format!("/proc/self/fd/{}", fd.as_raw_fd())
+}

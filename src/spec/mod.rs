@@ -1,0 +1,111 @@
+//! config.json: loading, checks the type system cannot express, and `hull spec`'s default.
+//!
+//! Loading goes through the raw JSON first so that every problem is reported at once with its
+//! JSON path, and so that spec-allowed leniency (unknown capability names are warnings) is applied
+//! before the strictly typed oci-spec structs see the document.
+
+mod default;
+mod validate;
+
+pub use default::default_spec;
+
+use anyhow::{Context, Result, bail};
+use oci_spec::runtime::Spec;
+use serde_json::Value;
+use std::path::Path;
+
+/// Reads and validates `<bundle>/config.json` for create/run.
+pub fn load(bundle: &Path) -> Result<(Spec, Value)> {
+    let path = bundle.join("config.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    parse(&text)
+}
+
+/// Parses config.json text into the typed spec, plus the normalised JSON that create keeps in the
+/// state dir (so later edits of the bundle's config.json have no effect on the container).
+pub fn parse(text: &str) -> Result<(Spec, Value)> {
+    let mut raw: Value = serde_json::from_str(text)
+        .map_err(|e| anyhow::anyhow!("config.json is not valid JSON: {e}"))?;
+    let mut problems = validate::raw(&mut raw);
+    if !problems.is_empty() {
+        bail!("invalid config.json: {}", problems.join("; "));
+    }
+    let spec: Spec = serde_path_to_error::deserialize(&raw).map_err(|e| {
+        let path = e.path().to_string();
+        anyhow::anyhow!("invalid config.json: {path}: {}", e.into_inner())
+    })?;
+    problems = validate::typed(&spec);
+    if !problems.is_empty() {
+        bail!("invalid config.json: {}", problems.join("; "));
+    }
+    Ok((spec, raw))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Value {
+        default_spec(false)
+    }
+
+    fn err_of(v: &Value) -> String {
+        format!("{:#}", parse(&v.to_string()).unwrap_err())
+    }
+
+    #[test]
+    fn default_spec_is_valid() {
+        parse(&base().to_string()).unwrap();
+    }
+
+    #[test]
+    fn malformed_json_names_config() {
+        let e = format!("{:#}", parse("{").unwrap_err());
+        assert!(e.contains("config.json"), "{e}");
+    }
+
+    #[test]
+    fn reports_every_problem_with_its_path() {
+        let mut v = base();
+        v["process"]["cwd"] = "rel".into();
+        v["process"]["args"] = serde_json::json!([]);
+        v["linux"]["namespaces"][2]["type"] = "bogus".into();
+        let e = err_of(&v);
+        assert!(e.contains("process.cwd"), "{e}");
+        assert!(e.contains("process.args"), "{e}");
+        assert!(e.contains("linux.namespaces[2].type"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_rlimit_is_refused() {
+        let mut v = base();
+        v["process"]["rlimits"] = serde_json::json!([
+            {"type": "RLIMIT_NOFILE", "soft": 10, "hard": 10},
+            {"type": "RLIMIT_NOFILE", "soft": 20, "hard": 20}
+        ]);
+        assert!(err_of(&v).contains("process.rlimits[1]"));
+    }
+
+    #[test]
+    fn unknown_capability_is_dropped_not_fatal() {
+        let mut v = base();
+        v["process"]["capabilities"]["bounding"] = serde_json::json!(["CAP_KILL", "CAP_BOGUS"]);
+        let (spec, _) = parse(&v.to_string()).unwrap();
+        let caps = spec
+            .process()
+            .as_ref()
+            .unwrap()
+            .capabilities()
+            .as_ref()
+            .unwrap();
+        assert_eq!(caps.bounding().as_ref().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn host_sysctl_is_refused() {
+        let mut v = base();
+        v["linux"]["sysctl"] = serde_json::json!({"kernel.panic": "1"});
+        assert!(err_of(&v).contains("linux.sysctl"));
+    }
+}

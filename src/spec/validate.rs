@@ -1,0 +1,226 @@
+//! Checks of config.json that serde cannot express. Each problem names its JSON path.
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use serde_json::Value;
+use std::collections::HashSet;
+
+const NAMESPACES: [&str; 8] = [
+    "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time",
+];
+
+/// Checks and normalisation on the raw JSON, before typing. Returns the problems found.
+pub fn raw(v: &mut Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !v.is_object() {
+        problems.push("the top level must be a JSON object".to_string());
+        return problems;
+    }
+    if let Some(nss) = v.pointer("/linux/namespaces").and_then(Value::as_array) {
+        let mut seen = HashSet::new();
+        for (i, ns) in nss.iter().enumerate() {
+            match ns.get("type").and_then(Value::as_str) {
+                Some(t) if NAMESPACES.contains(&t) => {
+                    if !seen.insert(t.to_string()) {
+                        problems.push(format!(
+                            "linux.namespaces[{i}].type: duplicate namespace {t:?}"
+                        ));
+                    }
+                }
+                Some(t) => problems.push(format!(
+                    "linux.namespaces[{i}].type: unknown namespace type {t:?} (expected one of {})",
+                    NAMESPACES.join(", ")
+                )),
+                None => problems.push(format!("linux.namespaces[{i}].type: missing")),
+            }
+        }
+    }
+    if let Some(rls) = v.pointer("/process/rlimits").and_then(Value::as_array) {
+        let mut seen = HashSet::new();
+        for (i, rl) in rls.iter().enumerate() {
+            if let Some(t) = rl.get("type").and_then(Value::as_str)
+                && !seen.insert(t.to_string())
+            {
+                problems.push(format!("process.rlimits[{i}].type: duplicate rlimit {t}"));
+            }
+        }
+    }
+    drop_unknown_capabilities(v);
+    problems
+}
+
+/// The spec says an unknown capability is not an error: warn and ignore it, as runc does.
+fn drop_unknown_capabilities(v: &mut Value) {
+    let Some(caps) = v
+        .pointer_mut("/process/capabilities")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for (set, list) in caps.iter_mut() {
+        if let Some(list) = list.as_array_mut() {
+            list.retain(|c| {
+                let name = c.as_str().unwrap_or_default();
+                let known = crate::security::capabilities::parse(name).is_some();
+                if !known {
+                    crate::logging::warn(&format!(
+                        "process.capabilities.{set}: ignoring unknown capability {name:?}"
+                    ));
+                }
+                known
+            });
+        }
+    }
+}
+
+/// Checks on the typed spec. Returns the problems found.
+pub fn typed(spec: &Spec) -> Vec<String> {
+    let mut p = Vec::new();
+    match spec.root() {
+        None => p.push("root: missing".to_string()),
+        Some(r) if r.path().as_os_str().is_empty() => p.push("root.path: must not be empty".into()),
+        _ => {}
+    }
+    match spec.process() {
+        None => p.push("process: missing (create and run need a process)".to_string()),
+        Some(proc) => {
+            match proc.args() {
+                Some(a) if !a.is_empty() => {}
+                _ => p.push("process.args: must contain at least the program to run".into()),
+            }
+            if !proc.cwd().is_absolute() {
+                p.push(format!(
+                    "process.cwd: must be an absolute path, got {:?}",
+                    proc.cwd()
+                ));
+            }
+            for (i, rl) in proc.rlimits().iter().flatten().enumerate() {
+                if rl.soft() > rl.hard() {
+                    p.push(format!(
+                        "process.rlimits[{i}]: soft limit {} is above hard limit {}",
+                        rl.soft(),
+                        rl.hard()
+                    ));
+                }
+            }
+            if let Some(env) = proc.env() {
+                for (i, e) in env.iter().enumerate() {
+                    if !e.contains('=') || e.contains('\0') {
+                        p.push(format!("process.env[{i}]: {e:?} is not KEY=VALUE"));
+                    }
+                }
+            }
+        }
+    }
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        if !m.destination().is_absolute() {
+            p.push(format!(
+                "mounts[{i}].destination: must be an absolute path, got {:?}",
+                m.destination()
+            ));
+        }
+    }
+    let linux = spec.linux().as_ref();
+    let has_ns = |t: LinuxNamespaceType| {
+        linux
+            .and_then(|l| l.namespaces().as_ref())
+            .is_some_and(|nss| nss.iter().any(|n| n.typ() == t))
+    };
+    let new_ns = |t: LinuxNamespaceType| {
+        linux
+            .and_then(|l| l.namespaces().as_ref())
+            .is_some_and(|nss| nss.iter().any(|n| n.typ() == t && n.path().is_none()))
+    };
+    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has_ns(LinuxNamespaceType::Uts)
+    {
+        p.push("hostname: setting it needs a uts namespace in linux.namespaces".into());
+    }
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty())
+        && !has_ns(LinuxNamespaceType::Uts)
+    {
+        p.push("domainname: setting it needs a uts namespace in linux.namespaces".into());
+    }
+    if let Some(l) = linux {
+        let maps = l.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+            || l.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+        if new_ns(LinuxNamespaceType::User) {
+            if l.uid_mappings().as_ref().is_none_or(|m| m.is_empty()) {
+                p.push("linux.uidMappings: a new user namespace needs uid mappings".into());
+            }
+            if l.gid_mappings().as_ref().is_none_or(|m| m.is_empty()) {
+                p.push("linux.gidMappings: a new user namespace needs gid mappings".into());
+            }
+        } else if maps && !has_ns(LinuxNamespaceType::User) {
+            p.push("linux.uidMappings: mappings need a user namespace in linux.namespaces".into());
+        }
+        for (i, ns) in l.namespaces().iter().flatten().enumerate() {
+            if let Some(path) = ns.path()
+                && !path.is_absolute()
+            {
+                p.push(format!(
+                    "linux.namespaces[{i}].path: must be absolute, got {path:?}"
+                ));
+            }
+        }
+        for (key, _) in l.sysctl().iter().flatten() {
+            if let Err(why) = sysctl_allowed(key, &has_ns) {
+                p.push(format!("linux.sysctl.{key}: {why}"));
+            }
+        }
+        for (i, d) in l.devices().iter().flatten().enumerate() {
+            if !d.path().starts_with("/dev/") {
+                p.push(format!(
+                    "linux.devices[{i}].path: must be under /dev, got {:?}",
+                    d.path()
+                ));
+            }
+            if matches!(d.typ(), oci_spec::runtime::LinuxDeviceType::A) {
+                p.push(format!(
+                    "linux.devices[{i}].type: \"a\" is not a device type"
+                ));
+            }
+        }
+        if let Some(prop) = l.rootfs_propagation()
+            && crate::rootfs::propagation_flags(prop).is_none()
+        {
+            p.push(format!("linux.rootfsPropagation: unknown value {prop:?}"));
+        }
+    }
+    p
+}
+
+/// Only sysctls that belong to a namespace the container owns may be set: anything else would
+/// change the host (runc applies the same rule).
+fn sysctl_allowed(key: &str, has_ns: &dyn Fn(LinuxNamespaceType) -> bool) -> Result<(), String> {
+    let ipc = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    if ipc.contains(&key) || key.starts_with("fs.mqueue.") {
+        return if has_ns(LinuxNamespaceType::Ipc) {
+            Ok(())
+        } else {
+            Err("needs an ipc namespace".into())
+        };
+    }
+    if key.starts_with("net.") {
+        return if has_ns(LinuxNamespaceType::Network) {
+            Ok(())
+        } else {
+            Err("needs a network namespace".into())
+        };
+    }
+    if key == "kernel.hostname" || key == "kernel.domainname" {
+        return if has_ns(LinuxNamespaceType::Uts) {
+            Ok(())
+        } else {
+            Err("needs a uts namespace".into())
+        };
+    }
+    Err("is not namespaced, so setting it would change the host".into())
+}

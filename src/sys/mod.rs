@@ -1,0 +1,214 @@
+//! The only module with `unsafe`: thin wrappers of the syscalls that nix does not cover.
+//! Each wrapper keeps the kernel's semantics and returns `nix::Result`.
+
+use nix::errno::Errno;
+use nix::unistd::Pid;
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+/// `struct clone_args` from <linux/sched.h> (CLONE_ARGS_SIZE_VER2).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+pub const CLONE_PIDFD: u64 = 0x1000;
+pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// What `clone3` returned in the process that called it.
+pub enum Forked {
+    Parent { pid: Pid, pidfd: OwnedFd },
+    Child,
+}
+
+/// fork-like `clone3` (no CLONE_VM, so the child gets a copy-on-write address space and runs on
+/// the caller's stack), with a pidfd and optionally born into a cgroup.
+///
+/// hull is single-threaded when it calls this, which is what makes running Rust code in the
+/// child after the fork sound (no lock can be held by another thread).
+pub fn clone3(ns_flags: u64, cgroup: Option<BorrowedFd>) -> nix::Result<Forked> {
+    let mut pidfd: RawFd = -1;
+    let mut args = CloneArgs {
+        flags: ns_flags | CLONE_PIDFD,
+        pidfd: &mut pidfd as *mut RawFd as u64,
+        exit_signal: libc::SIGCHLD as u64,
+        ..Default::default()
+    };
+    if let Some(fd) = cgroup {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = fd.as_raw_fd() as u64;
+    }
+    // SAFETY: `args` is a valid, fully initialised clone_args of the size we pass; `pidfd`
+    // outlives the call. Without CLONE_VM and with a zero stack the kernel duplicates the
+    // address space like fork(2), so both returns continue on their own copy of this frame.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    let ret = Errno::result(ret)?;
+    if ret == 0 {
+        return Ok(Forked::Child);
+    }
+    // SAFETY: with CLONE_PIDFD the kernel stored a new, owned file descriptor in `pidfd`.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    Ok(Forked::Parent {
+        pid: Pid::from_raw(ret as i32),
+        pidfd,
+    })
+}
+
+/// `pidfd_open(2)`.
+pub fn pidfd_open(pid: Pid) -> nix::Result<OwnedFd> {
+    // SAFETY: plain syscall with integer arguments.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    let fd = Errno::result(ret)? as RawFd;
+    // SAFETY: on success the kernel returned a new fd that we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `pidfd_send_signal(2)`: a signal that can never reach a recycled pid.
+pub fn pidfd_send_signal(pidfd: BorrowedFd, sig: i32) -> nix::Result<()> {
+    // SAFETY: plain syscall; a null siginfo is allowed.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+
+/// Marks every fd from `first` up as close-on-exec (`close_range(2)` with CLOSE_RANGE_CLOEXEC).
+pub fn cloexec_from(first: u32) -> nix::Result<()> {
+    // SAFETY: plain syscall with integer arguments; it only changes fd flags.
+    let ret = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    Errno::result(ret).map(drop)
+}
+
+const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+
+/// The CLONE_NEW* type of a namespace file (`ioctl(NS_GET_NSTYPE)`).
+pub fn ns_type(fd: BorrowedFd) -> nix::Result<i32> {
+    // SAFETY: NS_GET_NSTYPE takes no argument and returns the type as the result.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE as _) };
+    Errno::result(ret)
+}
+
+/// `setdomainname(2)`.
+pub fn setdomainname(name: &str) -> nix::Result<()> {
+    // SAFETY: the pointer and length describe `name`'s bytes for the duration of the call.
+    let ret = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    Errno::result(ret).map(drop)
+}
+
+/// `prctl(PR_SET_PDEATHSIG)`, so a half-built init dies with the runtime that builds it.
+pub fn set_pdeathsig(sig: i32) -> nix::Result<()> {
+    // SAFETY: plain prctl with integer arguments.
+    let ret = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) };
+    Errno::result(ret).map(drop)
+}
+
+/// `ioctl(TIOCSCTTY)`: make a terminal the controlling one of this session.
+pub fn set_controlling_tty(fd: BorrowedFd) -> nix::Result<()> {
+    // SAFETY: TIOCSCTTY takes an int argument (0: do not steal).
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0) };
+    Errno::result(ret).map(drop)
+}
+
+/// `ioctl(TIOCGPTPEER)`: open the peer of a pty master without a path lookup, so a hostile
+/// `/dev/pts` cannot substitute another file.
+pub fn pty_peer(master: BorrowedFd) -> nix::Result<OwnedFd> {
+    const TIOCGPTPEER: libc::c_ulong = 0x5441;
+    // SAFETY: TIOCGPTPEER takes open flags and returns a new fd.
+    let ret = unsafe {
+        libc::ioctl(
+            master.as_raw_fd(),
+            TIOCGPTPEER as _,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    let fd = Errno::result(ret)?;
+    // SAFETY: on success the ioctl returned a new fd that we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `ioctl(TIOCSWINSZ)`.
+pub fn set_winsize(fd: BorrowedFd, rows: u16, cols: u16) -> nix::Result<()> {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: `ws` is a valid winsize for the duration of the call.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    Errno::result(ret).map(drop)
+}
+
+/// `ioctl(TIOCGWINSZ)`.
+pub fn get_winsize(fd: BorrowedFd) -> nix::Result<(u16, u16)> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: `ws` is a valid, writable winsize for the duration of the call.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) };
+    Errno::result(ret)?;
+    Ok((ws.ws_row, ws.ws_col))
+}
+
+/// `_exit(2)`: leave a forked child without running the parent's atexit handlers or
+/// flushing buffers that belong to the parent.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and is async-signal-safe.
+    unsafe { libc::_exit(code) }
+}
+
+/// `fork(2)` for short-lived helpers (hooks run inside the container). hull is single-threaded.
+pub fn fork() -> nix::Result<Option<Pid>> {
+    // SAFETY: hull is single-threaded, so the child cannot inherit a lock held by another thread.
+    match unsafe { nix::unistd::fork() }? {
+        nix::unistd::ForkResult::Parent { child } => Ok(Some(child)),
+        nix::unistd::ForkResult::Child => Ok(None),
+    }
+}
+
+/// Converts a string to a C string, mapping an interior NUL to EINVAL.
+pub fn cstring(s: &str) -> nix::Result<CString> {
+    CString::new(s).map_err(|_| Errno::EINVAL)
+}
+
+/// `ioctl(TIOCSPTLCK, 0)`: unlock a pty master's peer (what unlockpt(3) does).
+pub fn unlockpt(master: BorrowedFd) -> nix::Result<()> {
+    let unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads an int through the pointer, which is valid for the call.
+    let ret = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) };
+    Errno::result(ret).map(drop)
+}
+
+/// Restores a signal's default disposition.
+pub fn default_signal(sig: nix::sys::signal::Signal) -> nix::Result<()> {
+    // SAFETY: SIG_DFL installs no handler code, so no async-signal-safety contract applies.
+    unsafe { nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigDfl) }.map(drop)
+}

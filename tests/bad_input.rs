@@ -1,0 +1,394 @@
+//! Bad input: each gives ONE clear error line, a non-zero exit, and leaves
+//! nothing behind (state entry, mounts, processes, cgroups).
+mod common;
+use common::*;
+use std::fs;
+
+/// `create` must fail with `needle` in a one-line error and leave no residue;
+/// same for `run` (with a second id).
+fn assert_create_and_run_fail(h: &Hull, b: &Bundle, needle: &str) {
+    for cmd in ["create", "run"] {
+        let id = h.id(cmd);
+        let out = h.run(&[cmd, "-b", b.path_str(), &id]);
+        assert_one_line_error(&out, needle);
+        assert_no_residue(h, b, &id);
+    }
+}
+
+fn sleeping_bundle() -> Bundle {
+    let mut b = Bundle::new();
+    b.args(&["sleep", "1000"]);
+    b.write();
+    b
+}
+
+#[test]
+fn malformed_json() {
+    let h = Hull::new();
+    let b = Bundle::new();
+    fs::write(
+        b.config_path(),
+        "{\"ociVersion\": \"1.0.2\", \"process\": {",
+    )
+    .unwrap();
+    assert_create_and_run_fail(&h, &b, "config.json");
+}
+
+#[test]
+fn config_json_of_wrong_shape() {
+    let h = Hull::new();
+    let b = Bundle::new();
+    fs::write(b.config_path(), "[1, 2, 3]").unwrap();
+    assert_create_and_run_fail(&h, &b, "config.json");
+}
+
+#[test]
+fn missing_bundle() {
+    let h = Hull::new();
+    let id = h.id("nob");
+    let missing = h.dir.join("no-such-bundle");
+    let out = h.run(&["create", "-b", missing.to_str().unwrap(), &id]);
+    assert_ne!(out.code, 0, "{out}");
+    assert_one_line_error(&out, "no-such-bundle");
+    assert_no_state_entry(&h, &id);
+}
+
+#[test]
+fn missing_process_args() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.unset("/process/args");
+    b.write();
+    assert_create_and_run_fail(&h, &b, "process.args");
+}
+
+#[test]
+fn empty_process_args() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.set("/process/args", json!([]));
+    b.write();
+    assert_create_and_run_fail(&h, &b, "process.args");
+}
+
+#[test]
+fn relative_cwd() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.set("/process/cwd", json!("tmp"));
+    b.write();
+    assert_create_and_run_fail(&h, &b, "process.cwd");
+}
+
+#[test]
+fn unknown_namespace_type() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.namespaces().insert(3, json!({"type": "bogus"}));
+    b.write();
+    assert_create_and_run_fail(&h, &b, "linux.namespaces[3].type");
+}
+
+#[test]
+fn duplicate_namespace_type() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    let n = b.namespaces().len();
+    b.namespaces().push(json!({"type": "pid"}));
+    b.write();
+    assert_create_and_run_fail(&h, &b, &format!("linux.namespaces[{n}]"));
+}
+
+#[test]
+fn duplicate_rlimit() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.set(
+        "/process/rlimits",
+        json!([
+            {"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 1024},
+            {"type": "RLIMIT_NOFILE", "soft": 512, "hard": 512}
+        ]),
+    );
+    b.write();
+    assert_create_and_run_fail(&h, &b, "process.rlimits[1]");
+}
+
+#[test]
+fn rlimit_soft_above_hard() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.set(
+        "/process/rlimits",
+        json!([
+            {"type": "RLIMIT_CORE", "soft": 0, "hard": 0},
+            {"type": "RLIMIT_NOFILE", "soft": 2048, "hard": 1024}
+        ]),
+    );
+    b.write();
+    assert_create_and_run_fail(&h, &b, "process.rlimits[1]");
+}
+
+#[test]
+fn unknown_rlimit_type() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.set(
+        "/process/rlimits",
+        json!([{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]),
+    );
+    b.write();
+    assert_create_and_run_fail(&h, &b, "process.rlimits[0]");
+}
+
+#[test]
+fn nonexistent_executable() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.args(&["/no-such-binary"]);
+    b.write();
+    let id = h.id("noexe");
+    let out = h.run(&["run", "-b", b.path_str(), &id]);
+    assert_one_line_error(&out, "/no-such-binary");
+    assert_no_residue(&h, &b, &id);
+}
+
+#[test]
+fn invalid_container_ids() {
+    let h = Hull::new();
+    let b = sleeping_bundle();
+    for bad in ["../x", "a/b", "..", ".", "x y", "/abs"] {
+        for cmd in ["create", "run"] {
+            let out = h.run(&[cmd, "-b", b.path_str(), bad]);
+            assert_one_line_error(&out, "invalid container id");
+            assert!(
+                procs_using(b.path()).is_empty(),
+                "{cmd} {bad:?} left a process"
+            );
+            assert!(
+                mounts_under(b.path()).is_empty(),
+                "{cmd} {bad:?} left mounts"
+            );
+            assert!(mounts_under(&h.dir).is_empty(), "{cmd} {bad:?} left mounts");
+        }
+    }
+    let out = h.run(&["create", "-b", b.path_str(), ""]);
+    assert_ne!(out.code, 0, "empty id accepted{out}");
+    assert_eq!(out.stderr.trim_end().lines().count(), 1, "{out}");
+    // Nothing escaped the state root: `<root>/../x` does not exist.
+    assert!(
+        !h.root.join("../x").exists(),
+        "../x created outside the state root"
+    );
+    assert!(!h.dir.join("x").exists());
+    assert!(!std::path::Path::new("/abs").exists(), "/abs created");
+    if let Ok(rd) = fs::read_dir(&h.root) {
+        let left: Vec<_> = rd.flatten().map(|e| e.file_name()).collect();
+        assert!(left.is_empty(), "state root not empty: {left:?}");
+    }
+    assert!(procs_using(b.path()).is_empty());
+    // Other commands reject bad ids too.
+    for cmd in [
+        &["state", "../x"][..],
+        &["start", "../x"],
+        &["kill", "../x"],
+        &["delete", "../x"],
+    ] {
+        let out = h.run(cmd);
+        assert_ne!(out.code, 0, "{out}");
+        assert_eq!(out.stderr.trim_end().lines().count(), 1, "{out}");
+    }
+}
+
+#[test]
+fn create_with_existing_id() {
+    let h = Hull::new();
+    let mut b1 = Bundle::new();
+    let out_dir = b1.bind_dir("/out", &["rbind", "rw"]);
+    b1.sh("touch /out/started; exec sleep 1000");
+    b1.write();
+    let b2 = sleeping_bundle();
+    let id = h.id("dup");
+    h.ok(&["create", "-b", b1.path_str(), &id]);
+    let before = h.state(&id);
+    let pid = before["pid"].as_i64().unwrap();
+    let state_json = fs::read(h.state_dir(&id).join("state.json")).unwrap();
+
+    for cmd in ["create", "run"] {
+        let out = h.run(&[cmd, "-b", b2.path_str(), &id]);
+        assert_one_line_error(&out, "already exists");
+        // The first container is untouched.
+        assert_eq!(h.state(&id), before);
+        assert!(pid_alive(pid), "first container's init died");
+        assert!(
+            h.state_dir(&id).join("exec.fifo").exists(),
+            "exec.fifo of the first container removed"
+        );
+        assert_eq!(
+            fs::read(h.state_dir(&id).join("state.json")).unwrap(),
+            state_json
+        );
+        // Nothing of the second attempt remains.
+        assert!(
+            procs_using(b2.path()).is_empty(),
+            "second create left a process"
+        );
+        assert!(
+            mounts_under(b2.path()).is_empty(),
+            "second create left mounts"
+        );
+    }
+    // ...and still starts normally.
+    h.ok(&["start", &id]);
+    assert!(wait_until(WAIT_TIMEOUT, || out_dir
+        .join("started")
+        .exists()));
+    assert_eq!(h.state(&id)["status"], "running");
+}
+
+#[test]
+fn start_twice() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    let out_dir = b.bind_dir("/out", &["rbind", "rw"]);
+    b.sh("echo run >> /out/count; exec sleep 1000");
+    b.write();
+    let id = h.id("start2");
+    h.create_start(&b, &id);
+    let st = h.wait_status(&id, "running");
+    assert!(wait_until(WAIT_TIMEOUT, || out_dir.join("count").exists()));
+    let out = h.run(&["start", &id]);
+    assert_one_line_error(&out, "cannot start an already running container");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(h.state(&id), st, "second start changed the state");
+    assert!(pid_alive(st["pid"].as_i64().unwrap()));
+    assert_eq!(
+        fs::read_to_string(out_dir.join("count")).unwrap(),
+        "run\n",
+        "process ran twice"
+    );
+}
+
+#[test]
+fn start_of_stopped_container() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    let out_dir = b.bind_dir("/out", &["rbind", "rw"]);
+    b.sh("echo run >> /out/count");
+    b.write();
+    let id = h.id("startst");
+    h.create_start(&b, &id);
+    h.wait_status(&id, "stopped");
+    let out = h.run(&["start", &id]);
+    assert_one_line_error(&out, "cannot start a container that has stopped");
+    assert_eq!(h.status(&id).as_deref(), Some("stopped"));
+    assert_eq!(fs::read_to_string(out_dir.join("count")).unwrap(), "run\n");
+}
+
+#[test]
+fn kill_of_stopped_container() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.sh("exit 0");
+    b.write();
+    let id = h.id("killst");
+    h.create_start(&b, &id);
+    h.wait_status(&id, "stopped");
+    let out = h.run(&["kill", &id, "KILL"]);
+    assert_one_line_error(&out, "container not running");
+    assert_eq!(h.status(&id).as_deref(), Some("stopped"));
+    h.ok(&["delete", &id]);
+}
+
+#[test]
+fn kill_with_invalid_signal() {
+    let h = Hull::new();
+    let b = sleeping_bundle();
+    let id = h.id("badsig");
+    h.create_start(&b, &id);
+    let pid = h.pid(&id);
+    for sig in ["NOSUCHSIG", "SIGFOO", "99999", "USR3"] {
+        let out = h.run(&["kill", &id, sig]);
+        assert_one_line_error(&out, sig);
+    }
+    assert!(pid_alive(pid));
+    assert_eq!(h.status(&id).as_deref(), Some("running"));
+}
+
+#[test]
+fn delete_running_without_force() {
+    let h = Hull::new();
+    let b = sleeping_bundle();
+    let id = h.id("delrun");
+    h.create_start(&b, &id);
+    let st = h.wait_status(&id, "running");
+    let out = h.run(&["delete", &id]);
+    assert_one_line_error(&out, "is not stopped");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(h.state(&id), st, "container changed by the failed delete");
+    assert!(
+        pid_alive(st["pid"].as_i64().unwrap()),
+        "container killed by a failed delete"
+    );
+    assert!(h.state_dir(&id).join("state.json").exists());
+}
+
+#[test]
+fn unknown_id_for_every_command() {
+    let h = Hull::new();
+    for cmd in [
+        &["state", "ghost"][..],
+        &["start", "ghost"],
+        &["kill", "ghost"],
+        &["kill", "ghost", "KILL"],
+        &["delete", "ghost"],
+    ] {
+        let out = h.run(cmd);
+        assert_one_line_error(&out, "does not exist");
+    }
+    assert!(
+        !h.state_dir("ghost").exists(),
+        "a command created state for an unknown id"
+    );
+}
+
+#[test]
+fn errors_are_one_line_with_log_and_debug_flags() {
+    // Globals before the subcommand are accepted; errors stay one line on stderr.
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.unset("/process/args");
+    b.write();
+    let log = h.dir.join("hull.log");
+    let id = h.id("glob");
+    let out = h.run(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "--debug",
+        "create",
+        "-b",
+        b.path_str(),
+        &id,
+    ]);
+    assert_one_line_error(&out, "process.args");
+    assert_no_residue(&h, &b, &id);
+    // Whatever went to the log is JSON, one object per line.
+    for line in fs::read_to_string(&log).unwrap_or_default().lines() {
+        assert!(
+            serde_json::from_str::<Value>(line).is_ok(),
+            "log line is not JSON: {line:?}"
+        );
+    }
+}
+
+#[test]
+fn unknown_subcommand_and_flag() {
+    let h = Hull::new();
+    let out = h.run(&["frobnicate"]);
+    assert_ne!(out.code, 0, "{out}");
+    let out = h.run(&["create", "--no-such-flag", "x"]);
+    assert_ne!(out.code, 0, "{out}");
+    assert_no_state_entry(&h, "x");
+}

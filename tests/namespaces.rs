@@ -1,0 +1,313 @@
+//! Namespaces: new ones per config, joining existing ones by path, user
+//! namespace mappings (runc's userns.bats / netns.bats).
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::process::{Child, Command, Stdio};
+
+/// proc name -> OCI type
+const NS: [(&str, &str); 7] = [
+    ("pid", "pid"),
+    ("net", "network"),
+    ("ipc", "ipc"),
+    ("uts", "uts"),
+    ("mnt", "mount"),
+    ("cgroup", "cgroup"),
+    ("user", "user"),
+];
+
+fn host_ns(proc_name: &str) -> u64 {
+    fs::metadata(format!("/proc/self/ns/{proc_name}"))
+        .unwrap()
+        .ino()
+}
+
+/// Inside the container: `<proc name> <inode>` for every namespace.
+fn container_ns(h: &Hull, b: &mut Bundle) -> BTreeMap<String, u64> {
+    let out = h.sh(
+        b,
+        "for n in pid net ipc uts mnt cgroup user; do echo $n $(readlink /proc/self/ns/$n); done",
+    );
+    out.stdout
+        .lines()
+        .map(|l| {
+            let (n, link) = l.split_once(' ').unwrap();
+            (
+                n.to_string(),
+                ns_inode(link).unwrap_or_else(|| panic!("bad ns link {l:?}{out}")),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn namespaces_follow_config() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.add_namespace("cgroup", None);
+    let inside = container_ns(&h, &mut b);
+    for (proc_name, oci) in NS {
+        let same = inside[proc_name] == host_ns(proc_name);
+        if b.has_namespace(oci) {
+            assert!(
+                !same,
+                "{proc_name}: configured but shares the host's namespace"
+            );
+        } else {
+            assert!(
+                same,
+                "{proc_name}: not configured but differs from the host's"
+            );
+        }
+    }
+}
+
+#[test]
+fn without_namespaces_host_ones_are_shared() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    for t in ["network", "ipc", "uts", "cgroup", "pid"] {
+        b.remove_namespace(t);
+    }
+    b.unset("/hostname"); // a hostname needs its own uts namespace
+    let inside = container_ns(&h, &mut b);
+    for n in ["net", "ipc", "uts", "cgroup", "pid"] {
+        assert_eq!(inside[n], host_ns(n), "{n} should be the host's");
+    }
+    assert_ne!(inside["mnt"], host_ns("mnt"));
+}
+
+#[test]
+fn new_network_namespace_has_only_loopback() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    let out = h.sh(
+        &mut b,
+        "ls /sys/class/net; echo ---; tail -n +3 /proc/net/dev | cut -d: -f1",
+    );
+    let (sys, dev) = out.stdout.split_once("---\n").unwrap();
+    assert_eq!(sys.split_whitespace().collect::<Vec<_>>(), ["lo"], "{out}");
+    assert_eq!(dev.split_whitespace().collect::<Vec<_>>(), ["lo"], "{out}");
+}
+
+/// A named network namespace (`ip netns add`), deleted on drop.
+struct NetNs(String);
+impl NetNs {
+    fn new() -> NetNs {
+        let name = unique("hulltest");
+        let out = host("ip", &["netns", "add", &name]);
+        assert_eq!(out.code, 0, "ip netns add{out}");
+        NetNs(name)
+    }
+    fn path(&self) -> String {
+        format!("/run/netns/{}", self.0)
+    }
+}
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = host("ip", &["netns", "del", &self.0]);
+    }
+}
+
+#[test]
+fn join_network_namespace_by_path() {
+    let ns = NetNs::new();
+    // Make the namespace recognisable: bring lo up in it.
+    let out = host(
+        "ip",
+        &["netns", "exec", &ns.0, "ip", "link", "set", "lo", "up"],
+    );
+    assert_eq!(out.code, 0, "{out}");
+    let want = fs::metadata(ns.path()).unwrap().ino();
+
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.add_namespace("network", Some(&ns.path()));
+    let out = h.sh(
+        &mut b,
+        "readlink /proc/self/ns/net; cat /sys/class/net/lo/operstate; cat /proc/net/dev",
+    );
+    let first = out.stdout.lines().next().unwrap();
+    assert_eq!(ns_inode(first), Some(want), "joined the wrong netns{out}");
+    assert_ne!(want, host_ns("net"));
+    assert!(
+        out.stdout.contains("\nunknown\n"),
+        "lo should be up in the joined netns{out}"
+    );
+    // The namespace is still there and usable after the container is gone.
+    assert_eq!(fs::metadata(ns.path()).unwrap().ino(), want);
+}
+
+/// A process in a fresh uts namespace with hostname `name`, killed on drop.
+struct UtsHolder {
+    child: Child,
+}
+impl UtsHolder {
+    fn new(name: &str) -> UtsHolder {
+        let child = Command::new("unshare")
+            .args([
+                "--uts",
+                "sh",
+                "-c",
+                &format!("hostname {name} && exec sleep 1000"),
+            ])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("unshare");
+        let holder = UtsHolder { child };
+        let pid = holder.pid();
+        let ok = wait_until(WAIT_TIMEOUT, || {
+            let cmd = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            cmd.starts_with(b"sleep\0")
+        });
+        assert!(ok, "unshare --uts helper did not start");
+        holder
+    }
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+    fn ns_path(&self) -> String {
+        format!("/proc/{}/ns/uts", self.pid())
+    }
+}
+impl Drop for UtsHolder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn join_uts_namespace_by_path() {
+    let name = unique("joined");
+    let holder = UtsHolder::new(&name);
+    let want = fs::metadata(holder.ns_path()).unwrap().ino();
+    assert_ne!(want, host_ns("uts"));
+
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.add_namespace("uts", Some(&holder.ns_path()));
+    b.unset("/hostname"); // keep the joined namespace's hostname
+    let out = h.sh(&mut b, "hostname; readlink /proc/self/ns/uts");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], name, "{out}");
+    assert_eq!(ns_inode(lines[1]), Some(want), "{out}");
+    // Joining did not change the namespace's hostname.
+    let check = host(
+        "nsenter",
+        &["-t", &holder.pid().to_string(), "-u", "hostname"],
+    );
+    assert_eq!(check.out(), name, "{check}");
+}
+
+#[test]
+fn join_nonexistent_namespace_path_fails_cleanly() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.args(&["true"]);
+    b.add_namespace("network", Some("/nonexistent/hull-netns"));
+    b.write();
+    let id = h.id("nsbad");
+    let out = h.run(&["create", "-b", b.path_str(), &id]);
+    assert_one_line_error(&out, "/nonexistent/hull-netns");
+    assert_no_residue(&h, &b, &id);
+}
+
+#[test]
+fn join_namespace_of_wrong_type_fails_cleanly() {
+    // A uts namespace file given as the network namespace.
+    let holder = UtsHolder::new(&unique("wrong"));
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.args(&["true"]);
+    b.add_namespace("network", Some(&holder.ns_path()));
+    b.write();
+    let id = h.id("nswrong");
+    let out = h.run(&["run", "-b", b.path_str(), &id]);
+    assert_ne!(out.code, 0, "joining a uts ns as network must fail{out}");
+    assert!(
+        out.stderr.trim_end().lines().count() == 1,
+        "one-line error{out}"
+    );
+    assert_no_residue(&h, &b, &id);
+}
+
+#[test]
+fn user_namespace_maps_ids() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.userns(100000, 65536);
+    b.args(&["sleep", "1000"]);
+    b.write();
+    let id = h.id("userns");
+    h.create_start(&b, &id);
+    let pid = h.pid(&id);
+    // From the host: the init runs as host uid 100000.
+    let st = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert_eq!(
+        status_field(&st, "Uid"),
+        Some("100000\t100000\t100000\t100000"),
+        "{st}"
+    );
+    assert_eq!(
+        status_field(&st, "Gid"),
+        Some("100000\t100000\t100000\t100000"),
+        "{st}"
+    );
+    let norm = |s: String| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(
+        norm(fs::read_to_string(format!("/proc/{pid}/uid_map")).unwrap()),
+        "0 100000 65536"
+    );
+    h.ok(&["delete", "-f", &id]);
+
+    // From the inside.
+    let mut b2 = Bundle::new();
+    b2.userns(100000, 65536);
+    let out = h.sh(
+        &mut b2,
+        "cat /proc/self/uid_map; cat /proc/self/gid_map; id -u; id -g; readlink /proc/self/ns/user",
+    );
+    let lines: Vec<String> = out.stdout.lines().map(|l| norm(l.to_string())).collect();
+    assert_eq!(lines[0], "0 100000 65536", "{out}");
+    assert_eq!(lines[1], "0 100000 65536", "{out}");
+    assert_eq!(lines[2], "0", "{out}");
+    assert_eq!(lines[3], "0", "{out}");
+    assert_ne!(ns_inode(&lines[4]), Some(host_ns("user")), "{out}");
+}
+
+#[test]
+fn user_namespace_without_mappings_is_rejected() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.add_namespace("user", None);
+    b.unset("/linux/uidMappings");
+    b.unset("/linux/gidMappings");
+    b.args(&["true"]);
+    b.write();
+    let id = h.id("nomap");
+    let out = h.run(&["create", "-b", b.path_str(), &id]);
+    assert_one_line_error(&out, "uidMappings");
+    assert_no_residue(&h, &b, &id);
+}
+
+#[test]
+fn hostname_without_uts_namespace_is_rejected() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.remove_namespace("uts");
+    b.hostname("nope");
+    b.args(&["true"]);
+    b.write();
+    let id = h.id("nouts");
+    let host_before = fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let out = h.run(&["create", "-b", b.path_str(), &id]);
+    assert_one_line_error(&out, "hostname");
+    assert_eq!(
+        fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
+        host_before
+    );
+    assert_no_residue(&h, &b, &id);
+}

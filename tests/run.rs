@@ -1,0 +1,159 @@
+//! `hull run` (runc's run.bats): output, exit-code relay, --keep, -d.
+mod common;
+use common::*;
+use std::fs;
+
+#[test]
+fn run_prints_output_and_exits_0() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.sh("echo hello from hull");
+    b.write();
+    let id = h.id("run0");
+    let out = h.run(&["run", "-b", b.path_str(), &id]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(out.stdout, "hello from hull\n", "{out}");
+    // run deletes the container afterwards
+    assert!(
+        !h.state_dir(&id).exists(),
+        "run must delete the container{out}"
+    );
+    assert_one_line_error(&h.run(&["state", &id]), "does not exist");
+    assert_no_residue(&h, &b, &id);
+}
+
+#[test]
+fn run_sample_bundle_command() {
+    // The README's sample: default spec + this command.
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    let out = h.sh(
+        &mut b,
+        r#"echo hello from hull; cat /proc/self/status | grep -E "^(Name|Pid|Uid)"; hostname"#,
+    );
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.first(), Some(&"hello from hull"), "{out}");
+    assert!(
+        lines.contains(&"Name:\tgrep") || lines.contains(&"Name:\tcat"),
+        "{out}"
+    );
+    assert!(lines.contains(&"Uid:\t0\t0\t0\t0"), "{out}");
+    assert_eq!(lines.last(), Some(&"hull"), "default hostname{out}");
+}
+
+#[test]
+fn run_relays_exit_code_42() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.sh("echo before; exit 42");
+    let out = h.run_bundle(&b);
+    assert_eq!(out.code, 42, "{out}");
+    assert_eq!(out.out(), "before");
+}
+
+#[test]
+fn run_relays_exit_code_137_when_process_sigkills_itself() {
+    // Without a pid namespace $$ is an ordinary process, so SIGKILL to self
+    // works (PID 1 of a pid namespace would ignore it).
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.remove_namespace("pid");
+    b.sh("kill -9 $$; echo survived");
+    let out = h.run_bundle(&b);
+    assert_eq!(out.code, 137, "{out}");
+    assert!(!out.stdout.contains("survived"), "{out}");
+}
+
+#[test]
+fn run_relays_signal_from_hull_kill_as_128_plus_n() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.args(&["sleep", "1000"]);
+    b.write();
+    let id = h.id("r137");
+    let run = h.spawn(&["run", "-b", b.path_str(), &id]);
+    assert!(
+        wait_until(WAIT_TIMEOUT, || h.status(&id).as_deref() == Some("running")),
+        "container never ran"
+    );
+    h.ok(&["kill", &id, "KILL"]);
+    let out = run.wait();
+    assert_eq!(out.code, 137, "{out}");
+    assert_no_residue(&h, &b, &id);
+}
+
+#[test]
+fn run_relays_sigterm_as_143() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.remove_namespace("pid");
+    b.sh("kill -TERM $$; sleep 5");
+    let out = h.run_bundle(&b);
+    assert_eq!(out.code, 143, "{out}");
+}
+
+#[test]
+fn run_keep_leaves_stopped_container() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.sh("exit 3");
+    b.write();
+    let id = h.id("keep");
+    let out = h.run(&["run", "--keep", "-b", b.path_str(), &id]);
+    assert_eq!(out.code, 3, "{out}");
+    let st = h.state(&id);
+    assert_eq!(st["status"], "stopped", "{st}");
+    assert_eq!(st["pid"], json!(0), "stopped container reports pid 0: {st}");
+    h.ok(&["delete", &id]);
+    assert!(!h.state_dir(&id).exists());
+    assert_no_residue(&h, &b, &id);
+}
+
+#[test]
+fn run_detached_then_kill_term_stops_it() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    let out_dir = b.bind_dir("/out", &["rbind", "rw"]);
+    // PID 1 ignores SIGTERM unless it has a handler: install one.
+    b.sh("trap 'echo got-term > /out/sig; exit 0' TERM; touch /out/ready; sleep 1000 & wait");
+    b.write();
+    let id = h.id("det");
+    let pidfile = h.dir.join("det.pid");
+    let out = h.run(&[
+        "run",
+        "-d",
+        "--pid-file",
+        pidfile.to_str().unwrap(),
+        "-b",
+        b.path_str(),
+        &id,
+    ]);
+    assert_eq!(out.code, 0, "{out}");
+    let st = h.state(&id);
+    assert_eq!(st["status"], "running", "{st}");
+    let pid = st["pid"].as_i64().unwrap();
+    assert!(pid > 0 && pid_alive(pid), "{st}");
+    assert_eq!(
+        fs::read_to_string(&pidfile).unwrap().trim(),
+        pid.to_string(),
+        "--pid-file content"
+    );
+    assert!(
+        wait_until(WAIT_TIMEOUT, || out_dir.join("ready").exists()),
+        "script never started"
+    );
+
+    h.ok(&["kill", &id, "TERM"]);
+    let st = h.wait_status(&id, "stopped");
+    assert_eq!(st["pid"], json!(0), "{st}");
+    assert_eq!(
+        fs::read_to_string(out_dir.join("sig")).unwrap().trim(),
+        "got-term"
+    );
+    assert!(
+        wait_until(WAIT_TIMEOUT, || !pid_alive(pid)),
+        "init {pid} still alive"
+    );
+    h.ok(&["delete", &id]);
+    assert_no_residue(&h, &b, &id);
+}
