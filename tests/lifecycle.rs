@@ -265,8 +265,11 @@ fn kill_accepts_signal_names_and_numbers() {
 
 #[test]
 fn kill_all_kills_every_process() {
+    // Without a pid namespace, killing init alone would leave its children
+    // running: --all must signal every process of the container.
     let h = Hull::new();
     let mut b = Bundle::new();
+    b.remove_namespace("pid");
     let out_dir = b.bind_dir("/out", &["rbind", "rw"]);
     b.sh("sleep 1000 & sleep 1001 & touch /out/ready; wait");
     b.write();
@@ -276,7 +279,7 @@ fn kill_all_kills_every_process() {
         wait_until(WAIT_TIMEOUT, || out_dir.join("ready").exists()),
         "script never started"
     );
-    let procs = procs_using(b.path());
+    let procs = procs_rooted_in(&b.rootfs());
     assert!(
         procs.len() >= 3,
         "expected sh + 2 sleeps in the container, got {procs:?}"
@@ -287,6 +290,32 @@ fn kill_all_kills_every_process() {
         wait_until(WAIT_TIMEOUT, || procs.iter().all(|p| !pid_alive(*p as i64))),
         "processes survived kill --all: {procs:?}"
     );
+    h.ok(&["delete", &id]);
+    assert_no_residue(&h, &b, &id);
+}
+
+#[test]
+fn delete_force_kills_all_processes_without_pid_namespace() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.remove_namespace("pid");
+    let out_dir = b.bind_dir("/out", &["rbind", "rw"]);
+    b.sh("sleep 1000 & touch /out/ready; wait");
+    b.write();
+    let id = h.id("delall");
+    h.create_start(&b, &id);
+    assert!(
+        wait_until(WAIT_TIMEOUT, || out_dir.join("ready").exists()),
+        "script never started"
+    );
+    let procs = procs_rooted_in(&b.rootfs());
+    assert!(procs.len() >= 2, "expected sh + sleep, got {procs:?}");
+    h.ok(&["delete", "-f", &id]);
+    assert!(
+        wait_until(WAIT_TIMEOUT, || procs.iter().all(|p| !pid_alive(*p as i64))),
+        "processes survived delete -f: {procs:?}"
+    );
+    assert_no_residue(&h, &b, &id);
 }
 
 #[test]

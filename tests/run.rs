@@ -157,3 +157,54 @@ fn run_detached_then_kill_term_stops_it() {
     h.ok(&["delete", &id]);
     assert_no_residue(&h, &b, &id);
 }
+
+#[test]
+fn run_no_pivot_still_hides_host_mounts() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.sh("echo pid=$$; cat /proc/self/mountinfo");
+    b.write();
+    let id = h.id("nopiv");
+    let out = h.run(&["run", "--no-pivot", "-b", b.path_str(), &id]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.starts_with("pid=1\n"), "{out}");
+    let mounts = parse_mountinfo(&out.stdout);
+    assert!(mounts.iter().any(|m| m.mount_point == "/"), "{out}");
+    for m in &mounts {
+        let mp = m.mount_point.as_str();
+        assert!(
+            mp == "/"
+                || ["/proc", "/dev", "/sys"]
+                    .iter()
+                    .any(|p| mp == *p || mp.starts_with(&format!("{p}/"))),
+            "host mount {mp} visible with --no-pivot{out}"
+        );
+    }
+    assert_no_residue(&h, &b, &id);
+}
+
+#[test]
+fn run_preserve_fds_passes_extra_fds() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.sh("cat <&3; cat <&4; [ -e /proc/self/fd/5 ] && echo fd5-leaked; true");
+    b.write();
+    let f3 = h.dir.join("fd3");
+    let f4 = h.dir.join("fd4");
+    fs::write(&f3, "three\n").unwrap();
+    fs::write(&f4, "four\n").unwrap();
+    let id = h.id("pfd");
+    // fd 5 is open in hull's caller too but not preserved: must not leak.
+    let script = format!(
+        "exec 3<'{}' 4<'{}' 5</dev/null; exec '{}' --root '{}' run --preserve-fds 2 -b '{}' '{}'",
+        f3.display(),
+        f4.display(),
+        hull_bin().display(),
+        h.root_str(),
+        b.path_str(),
+        id
+    );
+    let out = host("sh", &["-c", &script]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(out.stdout, "three\nfour\n", "{out}");
+}

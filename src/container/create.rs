@@ -119,6 +119,7 @@ pub fn create(o: &Options) -> Result<Created> {
         init_start: 0,
         cgroup: cg_path,
         config: raw,
+        creating: true,
     };
 
     // 4. Clone the init straight into its namespaces and cgroup.
@@ -162,6 +163,8 @@ pub fn create(o: &Options) -> Result<Created> {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
             .with_context(|| format!("process.oomScoreAdj: writing {adj}"))?;
     }
+    // Visible to hooks that ask `hull state` while create runs.
+    state.write(&dir.dir)?;
     parent_sync.send(&Msg::Go)?;
 
     // 6. The init builds its rootfs; prestart and createRuntime hooks run here at its request.
@@ -186,6 +189,7 @@ pub fn create(o: &Options) -> Result<Created> {
     }
 
     // 7. Record the container; from here on it exists.
+    state.creating = false;
     state.write(&dir.dir)?;
     if let Some(p) = o.pid_file {
         write_pid_file(p, pid)?;

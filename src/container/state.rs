@@ -46,6 +46,9 @@ pub struct State {
     pub cgroup: PathBuf,
     /// config.json as it was at create: later edits of the bundle have no effect.
     pub config: Value,
+    /// True while `create` is still running (hooks that call `hull state` see `creating`).
+    #[serde(default)]
+    pub creating: bool,
 }
 
 impl State {
@@ -68,6 +71,9 @@ impl State {
     pub fn status(&self, dir: &Path) -> Status {
         if !self.init_alive() {
             return Status::Stopped;
+        }
+        if self.creating {
+            return Status::Creating;
         }
         if dir.join(super::FIFO).exists() {
             return Status::Created;

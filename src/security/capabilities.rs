@@ -13,7 +13,8 @@ pub fn parse(name: &str) -> Option<Capability> {
 fn to_set(list: &Option<oci_spec::runtime::Capabilities>) -> CapsHashSet {
     list.iter()
         .flatten()
-        .filter_map(|c| parse(&c.to_string()))
+        // oci-spec displays `CAP_KILL` as `KILL`.
+        .filter_map(|c| parse(&format!("CAP_{c}")))
         .collect()
 }
 
@@ -58,9 +59,13 @@ pub fn apply_sets(c: &LinuxCapabilities) -> Result<()> {
     caps::set(None, CapSet::Effective, &effective).context("setting the effective capabilities")?;
     caps::clear(None, CapSet::Ambient).context("clearing the ambient capabilities")?;
     for cap in ambient {
-        caps::raise(None, CapSet::Ambient, cap).with_context(|| {
-            format!("raising ambient {cap} (it must also be permitted and inheritable)")
-        })?;
+        // The kernel only raises an ambient cap that is also permitted and inheritable; runc
+        // warns and goes on, and configs (runc's own default) rely on that.
+        if let Err(e) = caps::raise(None, CapSet::Ambient, cap) {
+            crate::logging::debug(&format!(
+                "process.capabilities.ambient: cannot raise {cap} (it must also be permitted and inheritable): {e}"
+            ));
+        }
     }
     Ok(())
 }

@@ -44,9 +44,26 @@ pub fn raw(v: &mut Value) -> Vec<String> {
             }
         }
     }
+    for (ptr, field) in UNSUPPORTED {
+        if v.pointer(ptr).is_some_and(|x| !x.is_null()) {
+            problems.push(format!("{field}: not supported by hull yet"));
+        }
+    }
     drop_unknown_capabilities(v);
     problems
 }
+
+/// Fields hull does not implement yet. Refusing them is better than a container that silently
+/// lacks what its config asked for.
+const UNSUPPORTED: [(&str, &str); 7] = [
+    ("/process/ioPriority", "process.ioPriority"),
+    ("/process/scheduler", "process.scheduler"),
+    ("/process/execCPUAffinity", "process.execCPUAffinity"),
+    ("/linux/personality", "linux.personality"),
+    ("/linux/timeOffsets", "linux.timeOffsets"),
+    ("/linux/intelRdt", "linux.intelRdt"),
+    ("/linux/netDevices", "linux.netDevices"),
+];
 
 /// The spec says an unknown capability is not an error: warn and ignore it, as runc does.
 fn drop_unknown_capabilities(v: &mut Value) {

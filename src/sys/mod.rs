@@ -3,7 +3,6 @@
 
 use nix::errno::Errno;
 use nix::unistd::Pid;
-use std::ffi::CString;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 /// `struct clone_args` from <linux/sched.h> (CLONE_ARGS_SIZE_VER2).
@@ -183,20 +182,6 @@ pub fn get_winsize(fd: BorrowedFd) -> nix::Result<(u16, u16)> {
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and is async-signal-safe.
     unsafe { libc::_exit(code) }
-}
-
-/// `fork(2)` for short-lived helpers (hooks run inside the container). hull is single-threaded.
-pub fn fork() -> nix::Result<Option<Pid>> {
-    // SAFETY: hull is single-threaded, so the child cannot inherit a lock held by another thread.
-    match unsafe { nix::unistd::fork() }? {
-        nix::unistd::ForkResult::Parent { child } => Ok(Some(child)),
-        nix::unistd::ForkResult::Child => Ok(None),
-    }
-}
-
-/// Converts a string to a C string, mapping an interior NUL to EINVAL.
-pub fn cstring(s: &str) -> nix::Result<CString> {
-    CString::new(s).map_err(|_| Errno::EINVAL)
 }
 
 /// `ioctl(TIOCSPTLCK, 0)`: unlock a pty master's peer (what unlockpt(3) does).

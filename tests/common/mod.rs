@@ -185,8 +185,9 @@ pub fn spawn_cmd_in<S: AsRef<OsStr>>(
     cwd: Option<&Path>,
 ) -> Spawned {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let out_path = io_dir.join(format!("out.{n}"));
-    let err_path = io_dir.join(format!("err.{n}"));
+    let pid = std::process::id();
+    let out_path = io_dir.join(format!("out.{pid}.{n}"));
+    let err_path = io_dir.join(format!("err.{pid}.{n}"));
     let stdout = fs::File::create(&out_path).unwrap();
     let stderr = fs::File::create(&err_path).unwrap();
     let cmdline = std::iter::once(prog.as_os_str())
@@ -837,6 +838,49 @@ pub fn procs_using(dir: &Path) -> Vec<i32> {
         }
         if hit {
             found.push(pid);
+        }
+    }
+    found
+}
+
+/// Live processes whose root directory is `dir` (compared by device+inode,
+/// so it finds pivot_root'ed container processes).
+pub fn procs_rooted_in(dir: &Path) -> Vec<i32> {
+    let Ok(want) = fs::metadata(dir) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    if let Ok(rd) = fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let Ok(p) = e.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            if let Ok(m) = fs::metadata(e.path().join("root")) {
+                if pid_alive(p as i64) && m.dev() == want.dev() && m.ino() == want.ino() {
+                    found.push(p);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Live processes in the same pid namespace as `pid` (e.g. a container's init).
+pub fn procs_in_pidns_of(pid: i64) -> Vec<i32> {
+    let Ok(want) = fs::read_link(format!("/proc/{pid}/ns/pid")) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    if let Ok(rd) = fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let Ok(p) = e.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            if pid_alive(p as i64)
+                && fs::read_link(e.path().join("ns/pid")).ok().as_ref() == Some(&want)
+            {
+                found.push(p);
+            }
         }
     }
     found
