@@ -77,6 +77,11 @@ pub fn prepare(
     if devices::dev_is_ours(&mounts) {
         devices::create(&rootfs, spec)?;
     }
+    // runc creates a missing cwd, and images rely on it (WORKDIR of a directory the image lacks).
+    if let Some(p) = spec.process() {
+        resolve::mkdir_all(rootfs.fd.as_fd(), p.cwd())
+            .with_context(|| format!("process.cwd: creating {}", p.cwd().display()))?;
+    }
     Ok(rootfs)
 }
 

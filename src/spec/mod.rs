@@ -28,17 +28,15 @@ pub fn parse(text: &str) -> Result<(Spec, Value)> {
     let mut raw: Value = serde_json::from_str(text)
         .map_err(|e| anyhow::anyhow!("config.json is not valid JSON: {e}"))?;
     let mut problems = validate::raw(&mut raw);
+    let typed = serde_path_to_error::deserialize::<_, Spec>(&raw);
+    match &typed {
+        Ok(spec) => problems.extend(validate::typed(spec)),
+        Err(e) => problems.push(format!("{}: {}", e.path(), e.inner())),
+    }
     if !problems.is_empty() {
         bail!("invalid config.json: {}", problems.join("; "));
     }
-    let spec: Spec = serde_path_to_error::deserialize(&raw).map_err(|e| {
-        let path = e.path().to_string();
-        anyhow::anyhow!("invalid config.json: {path}: {}", e.into_inner())
-    })?;
-    problems = validate::typed(&spec);
-    if !problems.is_empty() {
-        bail!("invalid config.json: {}", problems.join("; "));
-    }
+    let spec = typed.map_err(|e| anyhow::anyhow!("invalid config.json: {e}"))?;
     Ok((spec, raw))
 }
 

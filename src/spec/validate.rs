@@ -15,38 +15,65 @@ pub fn raw(v: &mut Value) -> Vec<String> {
         problems.push("the top level must be a JSON object".to_string());
         return problems;
     }
-    if let Some(nss) = v.pointer("/linux/namespaces").and_then(Value::as_array) {
+    // Offending entries are reported, then removed, so that the typed checks can still run and
+    // every problem is reported at once.
+    if let Some(nss) = v
+        .pointer_mut("/linux/namespaces")
+        .and_then(Value::as_array_mut)
+    {
         let mut seen = HashSet::new();
-        for (i, ns) in nss.iter().enumerate() {
-            match ns.get("type").and_then(Value::as_str) {
+        let mut i = 0;
+        nss.retain(|ns| {
+            let ok = match ns.get("type").and_then(Value::as_str) {
                 Some(t) if NAMESPACES.contains(&t) => {
-                    if !seen.insert(t.to_string()) {
-                        problems.push(format!(
-                            "linux.namespaces[{i}].type: duplicate namespace {t:?}"
-                        ));
+                    let fresh = seen.insert(t.to_string());
+                    if !fresh {
+                        problems.push(format!("linux.namespaces[{i}].type: duplicate namespace {t:?}"));
                     }
+                    fresh
                 }
-                Some(t) => problems.push(format!(
-                    "linux.namespaces[{i}].type: unknown namespace type {t:?} (expected one of {})",
-                    NAMESPACES.join(", ")
-                )),
-                None => problems.push(format!("linux.namespaces[{i}].type: missing")),
-            }
-        }
+                Some(t) => {
+                    problems.push(format!(
+                        "linux.namespaces[{i}].type: unknown namespace type {t:?} (expected one of {})",
+                        NAMESPACES.join(", ")
+                    ));
+                    false
+                }
+                None => {
+                    problems.push(format!("linux.namespaces[{i}].type: missing"));
+                    false
+                }
+            };
+            i += 1;
+            ok
+        });
     }
-    if let Some(rls) = v.pointer("/process/rlimits").and_then(Value::as_array) {
+    if let Some(rls) = v
+        .pointer_mut("/process/rlimits")
+        .and_then(Value::as_array_mut)
+    {
         let mut seen = HashSet::new();
-        for (i, rl) in rls.iter().enumerate() {
-            if let Some(t) = rl.get("type").and_then(Value::as_str)
-                && !seen.insert(t.to_string())
-            {
-                problems.push(format!("process.rlimits[{i}].type: duplicate rlimit {t}"));
-            }
-        }
+        let mut i = 0;
+        rls.retain(|rl| {
+            let fresh = match rl.get("type").and_then(Value::as_str) {
+                Some(t) if !seen.insert(t.to_string()) => {
+                    problems.push(format!("process.rlimits[{i}].type: duplicate rlimit {t}"));
+                    false
+                }
+                _ => true,
+            };
+            i += 1;
+            fresh
+        });
     }
     for (ptr, field) in UNSUPPORTED {
         if v.pointer(ptr).is_some_and(|x| !x.is_null()) {
             problems.push(format!("{field}: not supported by hull yet"));
+            if let Some((parent, key)) = ptr.rsplit_once('/')
+                && let Some(obj) = v.pointer_mut(parent).and_then(Value::as_object_mut)
+            {
+                obj.remove(key);
+            }
         }
     }
     drop_unknown_capabilities(v);

@@ -1,6 +1,8 @@
 //! The only module with `unsafe`: thin wrappers of the syscalls that nix does not cover.
 //! Each wrapper keeps the kernel's semantics and returns `nix::Result`.
 
+pub mod bpf;
+
 use nix::errno::Errno;
 use nix::unistd::Pid;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
