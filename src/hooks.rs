@@ -44,6 +44,9 @@ fn run(h: &Hook, state: &serde_json::Value) -> Result<()> {
         }
     }
     cmd.stdin(Stdio::piped());
+    // Its own process group, so that a timeout kills what the hook started too (a shell
+    // script's children would otherwise outlive it).
+    cmd.process_group(0);
     let mut child = cmd.spawn().context("starting the hook")?;
     if let Some(mut stdin) = child.stdin.take() {
         // A hook may exit without reading its stdin; that is not a failure.
@@ -61,6 +64,8 @@ fn run(h: &Hook, state: &serde_json::Value) -> Result<()> {
             bail!("the hook failed: {status}");
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
+            let pgid = nix::unistd::Pid::from_raw(-(child.id() as i32));
+            let _ = nix::sys::signal::kill(pgid, nix::sys::signal::Signal::SIGKILL);
             let _ = child.kill();
             let _ = child.wait();
             bail!(

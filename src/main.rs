@@ -5,6 +5,7 @@ mod cli;
 mod container;
 mod hooks;
 mod logging;
+mod notify;
 mod process;
 mod rootfs;
 mod security;

@@ -392,3 +392,46 @@ fn unknown_subcommand_and_flag() {
     assert_ne!(out.code, 0, "{out}");
     assert_no_state_entry(&h, "x");
 }
+
+#[test]
+fn missing_rootfs_dir() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.set("/root/path", json!("no-such-rootfs"));
+    b.write();
+    assert_create_and_run_fail(&h, &b, "root.path");
+}
+
+#[test]
+fn missing_root_object() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.unset("/root");
+    b.write();
+    assert_create_and_run_fail(&h, &b, "root");
+}
+
+#[test]
+fn relative_mount_destination() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    let n = b.config["mounts"].as_array().unwrap().len();
+    b.add_mount(json!({"destination": "relative/dir", "type": "tmpfs", "source": "tmpfs"}));
+    b.write();
+    assert_create_and_run_fail(&h, &b, &format!("mounts[{n}].destination"));
+}
+
+#[test]
+fn bind_mount_of_missing_source() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    let n = b.config["mounts"].as_array().unwrap().len();
+    b.add_mount(json!({
+        "destination": "/data", "type": "bind",
+        "source": "/nonexistent/hull-src", "options": ["rbind"]
+    }));
+    b.write();
+    // Names the offending value; mounts made before it are undone.
+    let _ = n;
+    assert_create_and_run_fail(&h, &b, "/nonexistent/hull-src");
+}

@@ -422,3 +422,115 @@ fn list_of_empty_root() {
         "{j}"
     );
 }
+
+#[test]
+fn kill_of_created_container_stops_it() {
+    let h = Hull::new();
+    let (b, out_dir) = marker_bundle();
+    let id = h.id("killc");
+    h.ok(&["create", "-b", b.path_str(), &id]);
+    let pid = h.pid(&id);
+    h.ok(&["kill", &id, "KILL"]);
+    let st = h.wait_status(&id, "stopped");
+    assert_eq!(st["pid"], json!(0), "{st}");
+    assert!(wait_until(WAIT_TIMEOUT, || !pid_alive(pid)));
+    assert!(
+        !out_dir.join("started").exists(),
+        "args ran although never started"
+    );
+    assert_one_line_error(
+        &h.run(&["start", &id]),
+        "cannot start a container that has stopped",
+    );
+    h.ok(&["delete", &id]);
+    assert_no_residue(&h, &b, &id);
+}
+
+#[test]
+fn externally_killed_init_reports_stopped() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.args(&["sleep", "1000"]);
+    b.write();
+    let id = h.id("extk");
+    h.create_start(&b, &id);
+    let pid = h.pid(&id);
+    kill_pid(pid as i32, 9);
+    let st = h.wait_status(&id, "stopped");
+    assert_eq!(st["pid"], json!(0), "{st}");
+    // Deleting without -f works for the now-stopped container.
+    h.ok(&["delete", &id]);
+    assert_no_residue(&h, &b, &id);
+}
+
+#[test]
+fn concurrent_creates_of_one_id() {
+    // Exactly one of several racing creates wins; the others fail cleanly.
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.args(&["sleep", "1000"]);
+    b.write();
+    let id = h.id("race");
+    let racers: Vec<_> = (0..4)
+        .map(|_| h.spawn(&["create", "-b", b.path_str(), &id]))
+        .collect();
+    let outs: Vec<Out> = racers.into_iter().map(|r| r.wait()).collect();
+    let winners = outs.iter().filter(|o| o.code == 0).count();
+    assert_eq!(winners, 1, "{outs:#?}");
+    for o in outs.iter().filter(|o| o.code != 0) {
+        assert_one_line_error(o, "already exists");
+    }
+    let st = h.state(&id);
+    assert_eq!(st["status"], "created");
+    // Only the winner's init lives in the bundle.
+    let inits = procs_rooted_in(&b.rootfs());
+    assert!(inits.len() <= 1, "losers left processes: {inits:?}");
+    h.ok(&["delete", &id]);
+    assert_no_residue(&h, &b, &id);
+}
+
+#[test]
+fn relative_pid_file_is_relative_to_cwd() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.args(&["sleep", "1000"]);
+    b.write();
+    let id = h.id("relpid");
+    let args = [
+        "--root",
+        h.root_str(),
+        "create",
+        "--pid-file",
+        "rel.pid",
+        "-b",
+        b.path_str(),
+        &id,
+    ];
+    let out = spawn_cmd_in(&hull_bin(), &args, &h.dir, Some(&h.dir)).wait();
+    assert_eq!(out.code, 0, "{out}");
+    let text = fs::read_to_string(h.dir.join("rel.pid")).expect("pid file in hull's cwd");
+    assert_eq!(text.trim(), h.pid(&id).to_string());
+}
+
+#[test]
+fn state_is_stable_and_list_shows_stopped() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.sh("exit 0");
+    b.write();
+    let id = h.id("stab");
+    h.ok(&["create", "-b", b.path_str(), &id]);
+    let created = h.state(&id)["created"].clone();
+    h.ok(&["start", &id]);
+    let st = h.wait_status(&id, "stopped");
+    assert_eq!(st["created"], created, "created timestamp changed");
+    let j = h.ok(&["list", "-f", "json"]);
+    let v: Value = serde_json::from_str(&j.stdout).unwrap();
+    let e = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == id.as_str())
+        .expect("listed");
+    assert_eq!(e["status"], "stopped", "{j}");
+}

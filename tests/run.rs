@@ -208,3 +208,107 @@ fn run_preserve_fds_passes_extra_fds() {
     assert_eq!(out.code, 0, "{out}");
     assert_eq!(out.stdout, "three\nfour\n", "{out}");
 }
+
+#[test]
+fn run_relays_exit_code_200() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.sh("exit 200");
+    assert_eq!(h.run_bundle(&b).code, 200);
+}
+
+#[test]
+fn run_relays_large_output_completely() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    let out = h.sh(
+        &mut b,
+        "head -c 1048576 /dev/zero | tr '\\0' a; echo; echo end >&2",
+    );
+    assert_eq!(out.stdout.len(), 1048577, "stdout truncated or padded");
+    assert!(out.stdout.bytes().take(1048576).all(|c| c == b'a'));
+    assert_eq!(out.stderr.trim(), "end");
+}
+
+#[test]
+fn run_passes_stdin() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.sh("tr a-z A-Z");
+    b.write();
+    let id = h.id("stdin");
+    let script = format!(
+        "printf 'piped in\\n' | '{}' --root '{}' run -b '{}' '{}'",
+        hull_bin().display(),
+        h.root_str(),
+        b.path_str(),
+        id
+    );
+    let out = host("sh", &["-c", &script]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(out.stdout, "PIPED IN\n", "{out}");
+}
+
+#[test]
+fn foreground_run_forwards_signals_to_the_container() {
+    // Like runc: a signal sent to `hull run` reaches the container process.
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    let out_dir = b.bind_dir("/out", &["rbind", "rw"]);
+    b.sh("trap 'echo got-term > /out/sig; exit 7' TERM; touch /out/ready; sleep 1000 & wait");
+    b.write();
+    let id = h.id("fwd");
+    let run = h.spawn(&["run", "-b", b.path_str(), &id]);
+    assert!(
+        wait_until(WAIT_TIMEOUT, || out_dir.join("ready").exists()),
+        "script never started"
+    );
+    kill_pid(run.pid() as i32, 15);
+    let out = run.wait();
+    assert_eq!(
+        out.code, 7,
+        "container's exit code after forwarded TERM{out}"
+    );
+    assert_eq!(
+        fs::read_to_string(out_dir.join("sig"))
+            .unwrap_or_default()
+            .trim(),
+        "got-term"
+    );
+    assert_no_residue(&h, &b, &id);
+}
+
+#[test]
+fn parallel_runs_of_one_bundle() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.sh("echo $HOSTNAME-ok; sleep 0.5");
+    b.hostname("par");
+    b.write();
+    let ids: Vec<String> = (0..6).map(|_| h.id("par")).collect();
+    let runs: Vec<_> = ids
+        .iter()
+        .map(|id| h.spawn(&["run", "-b", b.path_str(), id]))
+        .collect();
+    for r in runs {
+        let out = r.wait();
+        assert_eq!(out.code, 0, "{out}");
+        assert_eq!(out.stdout, "par-ok\n", "{out}");
+    }
+    for id in &ids {
+        assert_no_residue(&h, &b, id);
+    }
+}
+
+#[test]
+fn run_with_a_long_id() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.sh("echo long-ok");
+    b.write();
+    let id = format!("{}-{}", h.id("long"), "x".repeat(120));
+    let out = h.run(&["run", "-b", b.path_str(), &id]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(out.stdout, "long-ok\n", "{out}");
+    assert_no_residue(&h, &b, &id);
+}

@@ -4,7 +4,15 @@
 //! in the v2 hierarchy: that is enough to track, freeze and kill the container. A resource limit
 //! whose controller is missing there is refused with an error, never dropped.
 
+pub mod cpu;
+pub mod devices;
+mod fs;
+pub mod io;
+pub mod memory;
+pub mod misc;
 pub mod resources;
+pub mod stats;
+pub mod unified;
 
 use anyhow::{Context, Result, bail};
 use nix::fcntl::{OFlag, open};
@@ -100,39 +108,10 @@ impl Cgroup {
     }
 
     /// Creates the directory (and parents), enabling in each parent the controllers that the
-    /// requested resources need. Fails if the directory exists and already has processes.
+    /// requested resources need. Fails, naming the field, if the config asks for what cgroup v2
+    /// cannot express or this host cannot enforce, and if the directory already has processes.
     pub fn create(&self, res: Option<&oci_spec::runtime::LinuxResources>) -> Result<()> {
-        let root = mountpoint()?;
-        let needed = resources::controllers_needed(res);
-        let available = read_controllers(&root.join("cgroup.controllers"));
-        for c in &needed {
-            if !available.iter().any(|a| a == c) {
-                bail!(
-                    "{}: the {c} controller is not available in this host's cgroup v2 hierarchy ({}) — the limit cannot be enforced",
-                    resources::field_for_controller(c),
-                    root.display()
-                );
-            }
-        }
-        let rel = self
-            .dir
-            .strip_prefix(&root)
-            .unwrap_or(Path::new(""))
-            .to_path_buf();
-        let mut cur = root.clone();
-        for comp in rel.components() {
-            if !needed.is_empty() {
-                enable_controllers(&cur, &needed)?;
-            }
-            cur.push(comp);
-            match std::fs::create_dir(&cur) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => {
-                    return Err(e).with_context(|| format!("creating cgroup {}", cur.display()));
-                }
-            }
-        }
+        self.prepare(res, true)?;
         if !self.procs()?.is_empty() {
             bail!(
                 "cgroup {} is already in use by other processes",
@@ -142,9 +121,86 @@ impl Cgroup {
         Ok(())
     }
 
+    /// Before `update`: checks the new resources and enables controllers a new limit needs.
+    pub fn prepare_update(&self, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
+        self.prepare(Some(res), false)
+    }
+
+    fn prepare(&self, res: Option<&oci_spec::runtime::LinuxResources>, mkdir: bool) -> Result<()> {
+        if let Some(r) = res {
+            resources::validate(r)?;
+        }
+        let root = mountpoint()?;
+        let needed = resources::requirements(res);
+        let available = read_controllers(&root.join("cgroup.controllers"));
+        for (c, field) in &needed {
+            if !available.iter().any(|a| a == c) {
+                bail!(
+                    "{field}: the {c} controller is not available in this host's cgroup v2 hierarchy ({}) — the limit cannot be enforced",
+                    root.display()
+                );
+            }
+        }
+        // On a pure v2 host every available controller is enabled on the way down, as runc
+        // does, so that statistics (memory.current, pids.current...) exist for every container.
+        // On a hybrid host the v2 root belongs to the host's setup: only what a limit needs.
+        let wanted: Vec<String> = if root == Path::new("/sys/fs/cgroup") {
+            available.clone()
+        } else {
+            needed.iter().map(|(c, _)| c.to_string()).collect()
+        };
+        let rel = self
+            .dir
+            .strip_prefix(&root)
+            .unwrap_or(Path::new(""))
+            .to_path_buf();
+        let mut cur = root.clone();
+        for comp in rel.components() {
+            if !wanted.is_empty() {
+                enable_controllers(&cur, &wanted);
+            }
+            cur.push(comp);
+            if !mkdir {
+                continue;
+            }
+            match std::fs::create_dir(&cur) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("creating cgroup {}", cur.display()));
+                }
+            }
+        }
+        // Enabling can fail (a parent that holds processes, a threaded subtree): say which
+        // limit that breaks rather than failing later on a missing file.
+        let have = read_controllers(&self.dir.join("cgroup.controllers"));
+        for (c, field) in &needed {
+            if !have.iter().any(|h| h == c) {
+                bail!(
+                    "{field}: the {c} controller could not be enabled for {} (a parent cgroup may hold processes)",
+                    self.dir.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Resource statistics in runc's `events --stats` shape.
+    pub fn stats(&self) -> serde_json::Value {
+        stats::stats(&self.dir)
+    }
+
     /// Writes the resources. On `update` the existing values are changed in place.
     pub fn apply(&self, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
         resources::apply(&self.dir, res)
+    }
+
+    /// `update`: rewrites the limits of a live cgroup (the device filter stays as created).
+    pub fn update(&self, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
+        if let Some(m) = res.memory() {
+            memory::check_usage(&self.dir, m)?;
+        }
+        resources::apply_limits(&self.dir, res)
     }
 
     /// An fd of the directory for clone3's CLONE_INTO_CGROUP.
@@ -168,6 +224,20 @@ impl Cgroup {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(vec![]),
             Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
         }
+    }
+
+    /// The processes of the cgroup and of every cgroup below it (a container may create
+    /// sub-cgroups if it is delegated its own).
+    pub fn all_procs(&self) -> Result<Vec<i32>> {
+        let mut pids = self.procs()?;
+        if let Ok(rd) = std::fs::read_dir(&self.dir) {
+            for e in rd.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    pids.extend(Cgroup { dir: e.path() }.all_procs()?);
+                }
+            }
+        }
+        Ok(pids)
     }
 
     pub fn freeze(&self, frozen: bool) -> Result<()> {
@@ -249,7 +319,9 @@ fn read_controllers(path: &Path) -> Vec<String> {
 }
 
 /// Enables controllers in `dir`'s cgroup.subtree_control (skipping those already enabled).
-fn enable_controllers(dir: &Path, wanted: &[&'static str]) -> Result<()> {
+/// All at once, else one by one; failures are left to the check of the leaf's
+/// cgroup.controllers, which names the limit that needs the controller.
+fn enable_controllers(dir: &Path, wanted: &[String]) {
     let enabled = read_controllers(&dir.join("cgroup.subtree_control"));
     let missing: Vec<String> = wanted
         .iter()
@@ -257,11 +329,14 @@ fn enable_controllers(dir: &Path, wanted: &[&'static str]) -> Result<()> {
         .map(|c| format!("+{c}"))
         .collect();
     if missing.is_empty() {
-        return Ok(());
+        return;
     }
     let path = dir.join("cgroup.subtree_control");
-    std::fs::write(&path, missing.join(" "))
-        .with_context(|| format!("enabling {} in {}", missing.join(" "), path.display()))
+    if std::fs::write(&path, missing.join(" ")).is_err() {
+        for m in &missing {
+            let _ = std::fs::write(&path, m);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
         console_socket: a.console_socket.as_deref(),
         no_pivot: a.no_pivot,
         preserve_fds: a.preserve_fds,
-        foreground: false,
+        console_relay: None,
     })?;
     Ok(0)
 }

@@ -2,13 +2,20 @@
 
 mod create;
 mod delete;
+mod exec;
+mod events;
+mod features;
 mod kill;
 mod list;
+mod pause;
+mod ps;
+mod resume;
 mod run;
 mod spec;
 mod start;
 mod state;
 mod unsupported;
+mod update;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -62,19 +69,19 @@ pub enum Command {
     /// Write a default config.json.
     Spec(spec::Args),
     /// Run a new process inside a container.
-    Exec(unsupported::Args),
+    Exec(exec::Args),
     /// List the processes of a container.
-    Ps(unsupported::Args),
+    Ps(ps::Args),
     /// Print the features this runtime supports.
-    Features(unsupported::Args),
+    Features(features::Args),
     /// Freeze a container.
-    Pause(unsupported::Args),
+    Pause(pause::Args),
     /// Thaw a container.
-    Resume(unsupported::Args),
+    Resume(resume::Args),
     /// Print container events and statistics.
-    Events(unsupported::Args),
+    Events(events::Args),
     /// Change a container's resource limits.
-    Update(unsupported::Args),
+    Update(update::Args),
 }
 
 /// Runs the command and returns the process exit code.
@@ -104,12 +111,12 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Run(a) => run::run(root, a),
         Command::List(a) => list::run(root, a),
         Command::Spec(a) => spec::run(a),
-        Command::Exec(_) => unsupported::fail("exec"),
-        Command::Ps(_) => unsupported::fail("ps"),
-        Command::Features(_) => unsupported::fail("features"),
-        Command::Pause(_) => unsupported::fail("pause"),
-        Command::Resume(_) => unsupported::fail("resume"),
-        Command::Events(_) => unsupported::fail("events"),
-        Command::Update(_) => unsupported::fail("update"),
+        Command::Exec(a) => exec::run(root, a),
+        Command::Ps(a) => ps::run(root, a),
+        Command::Features(a) => features::run(a),
+        Command::Pause(a) => pause::run(root, a),
+        Command::Resume(a) => resume::run(root, a),
+        Command::Events(a) => events::run(root, a),
+        Command::Update(a) => update::run(root, a),
     }
 }

@@ -1,11 +1,10 @@
 //! `run`: create + start, and in the foreground wait for the process, relaying signals to it and
-//! its exit status back (128+N for signal N), then delete it unless --keep.
+//! its exit status back (128+N for signal N), then delete it unless --keep. With
+//! process.terminal and no --console-socket, hull relays the pty to its own stdio.
 
-use anyhow::{Context, Result};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::Pid;
+use crate::process::tty;
+use anyhow::Result;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -31,17 +30,17 @@ pub struct Args {
     pub id: String,
 }
 
-const RELAYED: [Signal; 7] = [
-    Signal::SIGINT,
-    Signal::SIGTERM,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGWINCH,
-];
-
 pub fn run(root: &Path, a: Args) -> Result<i32> {
+    // runc's rule: a console socket is only for a detached terminal; in the foreground hull
+    // allocates the pty itself (through `relay`) and relays its own stdio.
+    if !a.detach && a.console_socket.is_some() {
+        anyhow::bail!("cannot use console socket if hull will not detach or allocate tty");
+    }
+    let relay = if a.detach {
+        None
+    } else {
+        Some(tty::console_pair()?)
+    };
     let created = crate::container::create::create(&crate::container::create::Options {
         root,
         id: &a.id,
@@ -50,28 +49,30 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
         console_socket: a.console_socket.as_deref(),
         no_pivot: a.no_pivot,
         preserve_fds: a.preserve_fds,
-        foreground: !a.detach,
+        console_relay: relay.as_ref().map(|(_, theirs)| theirs.as_fd()),
     })?;
     // Block the relayed signals before the process can run, so none is lost in between.
-    let mut set = SigSet::empty();
-    for s in RELAYED {
-        set.add(s);
-    }
-    set.add(Signal::SIGCHLD);
-    if !a.detach {
-        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None).context("blocking signals")?;
-    }
+    let set = if a.detach {
+        None
+    } else {
+        Some(tty::block_signals()?)
+    };
     if let Err(e) = created.container.start() {
         let _ = created.container.delete(true);
         return Err(e);
     }
-    if a.detach {
+    let Some(set) = set else {
         return Ok(0);
-    }
+    };
+    let master = match (&relay, created.terminal) {
+        (Some((ours, _)), true) => Some(tty::recv_master(ours)?),
+        _ => None,
+    };
+    drop(relay);
     let pid = created.pid;
     // Release the lock while the container runs, so that kill and state work meanwhile.
     drop(created.container);
-    let code = wait_relaying(pid, set)?;
+    let code = tty::wait(pid, set, master)?;
     if !a.keep {
         match crate::container::Container::load(root, &a.id) {
             Ok(c) => c.delete(true)?,
@@ -79,21 +80,4 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
         }
     }
     Ok(code)
-}
-
-fn wait_relaying(pid: Pid, set: SigSet) -> Result<i32> {
-    let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).context("signalfd")?;
-    loop {
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)).context("waiting for the container")? {
-            WaitStatus::Exited(_, code) => return Ok(code),
-            WaitStatus::Signaled(_, sig, _) => return Ok(128 + sig as i32),
-            _ => {}
-        }
-        if let Some(info) = sfd.read_signal().context("reading signalfd")? {
-            let sig = info.ssi_signo as i32;
-            if sig != libc::SIGCHLD {
-                let _ = nix::sys::signal::kill(pid, Signal::try_from(sig).ok());
-            }
-        }
-    }
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use nix::fcntl::{OFlag, open};
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 pub struct Options<'a> {
@@ -20,8 +20,9 @@ pub struct Options<'a> {
     pub console_socket: Option<&'a Path>,
     pub no_pivot: bool,
     pub preserve_fds: u32,
-    /// `run` in the foreground owns the terminal itself; `create` needs a console socket.
-    pub foreground: bool,
+    /// `run` in the foreground relays the terminal itself: the init sends the pty master to
+    /// this connected socket when process.terminal is true (and --console-socket is not given).
+    pub console_relay: Option<BorrowedFd<'a>>,
 }
 
 /// A created container and the init's pidfd (the caller may wait on it: `run`).
@@ -29,6 +30,8 @@ pub struct Created {
     pub container: Container,
     pub pid: Pid,
     pub pidfd: OwnedFd,
+    /// process.terminal: the pty master went to the console socket or `console_relay`.
+    pub terminal: bool,
 }
 
 pub fn create(o: &Options) -> Result<Created> {
@@ -36,7 +39,9 @@ pub fn create(o: &Options) -> Result<Created> {
     super::id::validate(o.id)?;
     let bundle = std::fs::canonicalize(o.bundle)
         .with_context(|| format!("bundle {}", o.bundle.display()))?;
-    let (spec, raw) = spec::load(&bundle)?;
+    let (mut spec, raw) = spec::load(&bundle)?;
+    // Socket activation (LISTEN_FDS) and sd_notify (NOTIFY_SOCKET) pass through, as with runc.
+    let listen_fds = crate::notify::prepare_spec(&mut spec, &o.root.join(o.id))?;
     let root_path = spec
         .root()
         .as_ref()
@@ -53,29 +58,31 @@ pub fn create(o: &Options) -> Result<Created> {
         })?;
     let process = spec.process().as_ref().context("process: missing")?;
     let terminal = process.terminal().unwrap_or(false);
-    match (terminal, o.console_socket) {
-        (true, None) if !o.foreground => {
-            bail!("process.terminal is true, which needs --console-socket")
-        }
-        (true, None) => bail!(
-            "process.terminal: a foreground terminal without --console-socket is not supported yet"
-        ),
-        (false, Some(_)) => bail!("--console-socket was given, but process.terminal is false"),
+    match (terminal, o.console_socket, o.console_relay) {
+        (true, None, None) => bail!("process.terminal is true, which needs --console-socket"),
+        (false, Some(_), _) => bail!("--console-socket was given, but process.terminal is false"),
         _ => {}
     }
     let linux = spec.linux().as_ref();
     let ns = namespaces::plan(linux)?;
-    let console = match o.console_socket {
-        Some(p) => Some(OwnedFd::from(
+    let console = match (terminal, o.console_socket, o.console_relay) {
+        (true, Some(p), _) => Some(OwnedFd::from(
             std::os::unix::net::UnixStream::connect(p)
                 .with_context(|| format!("--console-socket {}", p.display()))?,
         )),
-        None => None,
+        (true, None, Some(fd)) => Some(
+            fd.try_clone_to_owned()
+                .context("duplicating the console relay socket")?,
+        ),
+        _ => None,
     };
 
     // 2. The state dir (atomically, locked) and the cgroup with its limits. Each guard undoes
     //    its step if a later one fails.
     let dir = NewDir::take(o.root, o.id)?;
+    crate::notify::make_dir(&dir.dir)?;
+    // Seccomp compiled (or read from the cache under the root), listener connected, LSM checked.
+    let security = crate::security::Prepared::new(&spec, o.root)?;
     let cg_path = cgroups::container_path(linux.and_then(|l| l.cgroups_path().as_deref()), o.id)?;
     let cgroup = Cgroup::at(&cg_path)?;
     let resources = linux.and_then(|l| l.resources().as_ref());
@@ -139,14 +146,17 @@ pub fn create(o: &Options) -> Result<Created> {
                 console_socket: console.as_ref(),
                 cgroup_dir: cgroup.dir.clone(),
                 no_pivot: o.no_pivot,
-                preserve_fds: o.preserve_fds,
-                hook_state: state.public(super::Status::Created),
+                preserve_fds: o.preserve_fds + listen_fds,
+                hook_state: init_hook_state(&state),
+                security: &security,
             };
             init::run(args, child_sync)
         }
         sys::Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
     drop(child_sync);
+    // The init has its own copy of the listener connection; the parent's must not keep it open.
+    drop(security);
     let init_guard = InitGuard(Some((pid, &pidfd)));
     state.pid = pid.as_raw();
     state.init_start = super::state::proc_stat(pid.as_raw())
@@ -201,11 +211,26 @@ pub fn create(o: &Options) -> Result<Created> {
         container,
         pid,
         pidfd,
+        terminal,
     })
 }
 
+/// In the cloned init: the state that createContainer and startContainer hooks receive, with the
+/// init's pid as the host sees it (the parent learns it only from clone3's return). /proc is
+/// still the host's here, so /proc/self names the host pid.
+fn init_hook_state(state: &State) -> serde_json::Value {
+    let mut v = state.public(super::Status::Created);
+    if let Some(pid) = std::fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str()?.parse::<i32>().ok())
+    {
+        v["pid"] = pid.into();
+    }
+    v
+}
+
 /// Writes the pid file atomically, as runc does (engines poll for it).
-fn write_pid_file(path: &Path, pid: Pid) -> Result<()> {
+pub(crate) fn write_pid_file(path: &Path, pid: Pid) -> Result<()> {
     let path = if path.is_absolute() {
         path.to_path_buf()
     } else {

@@ -30,6 +30,8 @@ impl Container {
             Status::Running => bail!("cannot start an already running container"),
             s => bail!("cannot start a container in the {} state", s.as_str()),
         }
+        // Bound before the init is released, so that its first READY=1 has somewhere to go.
+        let notify = crate::notify::Proxy::bind(&self.dir)?;
         let fifo_path = self.dir.join(FIFO);
         // The init is alive and blocked opening the fifo for writing, so this open returns at
         // once; O_NONBLOCK would race with its open.
@@ -52,6 +54,11 @@ impl Container {
             spec.hooks().as_ref().and_then(|h| h.poststart().as_ref()),
             &st,
         );
+        if let Some(n) = notify {
+            // runc's behaviour: with NOTIFY_SOCKET, start returns once the container is ready
+            // (or its init is gone).
+            n.forward(self.state.pid, || self.state.init_alive())?;
+        }
         Ok(())
     }
 

@@ -13,6 +13,22 @@ use std::path::Path;
 
 /// Before pivot_root: returns the pty peer, already bound onto /dev/console.
 pub fn setup(root: BorrowedFd, socket: &OwnedFd, size: Option<(u16, u16)>) -> Result<OwnedFd> {
+    let (master, peer) = open_pty(root, size)?;
+    let console = resolve::mkfile(root, Path::new("/dev/console"))?;
+    mount(
+        Some(resolve::fd_path(&peer).as_str()),
+        resolve::fd_path(&console).as_str(),
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .context("process.terminal: binding the pty onto /dev/console")?;
+    send_master(socket, &master)?;
+    Ok(peer)
+}
+
+/// A new pty in the devpts under `root` (the container's): (master, peer).
+pub fn open_pty(root: BorrowedFd, size: Option<(u16, u16)>) -> Result<(OwnedFd, OwnedFd)> {
     let master = resolve::open(
         root,
         Path::new("/dev/pts/ptmx"),
@@ -27,15 +43,11 @@ pub fn setup(root: BorrowedFd, socket: &OwnedFd, size: Option<(u16, u16)>) -> Re
     if let Some((rows, cols)) = size {
         crate::sys::set_winsize(peer.as_fd(), rows, cols).context("process.consoleSize")?;
     }
-    let console = resolve::mkfile(root, Path::new("/dev/console"))?;
-    mount(
-        Some(resolve::fd_path(&peer).as_str()),
-        resolve::fd_path(&console).as_str(),
-        None::<&str>,
-        MsFlags::MS_BIND,
-        None::<&str>,
-    )
-    .context("process.terminal: binding the pty onto /dev/console")?;
+    Ok((master, peer))
+}
+
+/// Sends the pty master to the --console-socket (runc's protocol: one SCM_RIGHTS message).
+pub fn send_master(socket: &OwnedFd, master: &OwnedFd) -> Result<()> {
     let name = b"/dev/ptmx";
     let fds = [master.as_raw_fd()];
     sendmsg::<()>(
@@ -46,7 +58,7 @@ pub fn setup(root: BorrowedFd, socket: &OwnedFd, size: Option<(u16, u16)>) -> Re
         None,
     )
     .context("--console-socket: sending the pty master")?;
-    Ok(peer)
+    Ok(())
 }
 
 /// After pivot_root: the pty becomes the controlling terminal and stdio of a new session.

@@ -3,7 +3,7 @@
 
 use super::namespaces::Plan;
 use super::sync::{Msg, Sync};
-use super::{console, exec, user};
+use super::{apply, console, user};
 use crate::{hooks, rootfs, security, sysctl};
 use anyhow::{Context, Result, bail};
 use nix::fcntl::{OFlag, openat};
@@ -26,6 +26,8 @@ pub struct InitArgs<'a> {
     pub preserve_fds: u32,
     /// The state JSON that createContainer and startContainer hooks receive.
     pub hook_state: serde_json::Value,
+    /// Seccomp filter (compiled, with its listener) and LSM labels, settled by `create`.
+    pub security: &'a security::Prepared,
 }
 
 /// Runs in the cloned child and never returns: it execs the user's process or exits non-zero
@@ -54,6 +56,9 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")?;
     // Nodes and directories hull creates get exactly the modes it asks for.
     nix::sys::stat::umask(Mode::empty());
+    // The host's /proc and hull's own binary, captured before any namespace or rootfs can
+    // change what those paths mean.
+    let guard = a.security.enter(&a.hook_state)?;
 
     // 1. Namespaces: the parent writes the id maps, then we join those given by path.
     sync.expect(Msg::Go)?;
@@ -110,7 +115,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     }
     drop(rootfs);
 
-    // 5. Identity of the container: hostname, domainname, terminal, rlimits.
+    // 5. Identity of the container: hostname, domainname, terminal.
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h).with_context(|| format!("hostname: setting {h:?}"))?;
     }
@@ -120,36 +125,10 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     if let Some(peer) = console {
         console::attach(peer)?;
     }
-    exec::set_rlimits(process.rlimits().as_deref().unwrap_or(&[]))?;
 
-    // 6. Privileges: the bounding set while we still have CAP_SETPCAP, then the user switch
-    //    with keep-caps, then the other capability sets.
-    let nnp = process.no_new_privileges().unwrap_or(false);
-    let seccomp = linux.and_then(|l| l.seccomp().as_ref());
-    if let Some(s) = seccomp.filter(|_| !nnp) {
-        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the user switch
-        // may take away: load it now (runc's order).
-        security::seccomp::load(s)?;
-    }
-    if let Some(caps) = process.capabilities() {
-        security::capabilities::apply_bounding(caps)?;
-    }
-    user::switch(process.user())?;
-    if let Some(caps) = process.capabilities() {
-        security::capabilities::apply_sets(caps)?;
-    }
-    if let Some(mask) = process.user().umask() {
-        nix::sys::stat::umask(Mode::from_bits_truncate(mask));
-    } else {
-        nix::sys::stat::umask(Mode::from_bits_truncate(0o022));
-    }
-
-    // 7. The working directory, checked while no seccomp filter can hide getcwd from us: a cwd
-    //    that resolves outside the root (a leaked fd, CVE-2024-21626) is refused.
-    exec::enter_cwd(process.cwd())?;
-    let program = exec::find_program(process)?;
-    let argv = exec::cstrings(process.args().as_deref().unwrap_or(&[]), "process.args")?;
-    let envp = exec::cstrings(process.env().as_deref().unwrap_or(&[]), "process.env")?;
+    // 6-7. rlimits, privileges (bounding set, user switch with keep-caps, the other capability
+    //      sets), umask and the checked working directory: shared with `exec`.
+    let prepared = apply::prepare(process, &guard)?;
 
     // 8. Tell `create` we are ready, then block until `start` opens the fifo.
     crate::sys::set_pdeathsig(0).context("prctl(PR_SET_PDEATHSIG)")?;
@@ -170,15 +149,5 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
         spec_hooks.and_then(|h| h.start_container().as_ref()),
         &a.hook_state,
     )?;
-    if nnp {
-        nix::sys::prctl::set_no_new_privs()
-            .context("process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)")?;
-    }
-    if let Some(s) = seccomp.filter(|_| nnp) {
-        security::seccomp::load(s)?;
-    }
-    exec::reset_signals()?;
-    crate::sys::cloexec_from(3 + a.preserve_fds).context("marking inherited fds close-on-exec")?;
-    let e = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
-    bail!("process.args[0]: exec {:?}: {e}", program)
+    prepared.exec(a.preserve_fds)
 }

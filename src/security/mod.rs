@@ -1,4 +1,83 @@
-//! Process security attributes: capabilities, seccomp, no_new_privs, LSM labels.
+//! Process security attributes: capabilities, seccomp, no_new_privs, LSM labels, and the checks
+//! that keep the host's runtime binary out of the container's reach.
 
 pub mod capabilities;
+pub mod exe;
+pub mod host;
+pub mod lsm;
 pub mod seccomp;
+
+pub use host::HostView;
+
+use anyhow::{Context, Result};
+use oci_spec::runtime::Spec;
+use serde_json::Value;
+use std::ffi::CStr;
+use std::path::Path;
+
+/// What `create` settles on the host before the clone: the compiled seccomp filter (with its
+/// listener connection) and the LSM labels to apply. The init inherits it.
+pub struct Prepared {
+    pub seccomp: Option<seccomp::Filter>,
+    pub lsm: lsm::Plan,
+}
+
+impl Prepared {
+    pub fn new(spec: &Spec, state_root: &Path) -> Result<Prepared> {
+        let process = spec.process().as_ref().context("process: missing")?;
+        let linux = spec.linux().as_ref();
+        let seccomp = match linux.and_then(|l| l.seccomp().as_ref()) {
+            Some(s) => Some(seccomp::prepare(s, state_root)?),
+            None => None,
+        };
+        Ok(Prepared {
+            seccomp,
+            lsm: lsm::plan(process, linux)?,
+        })
+    }
+}
+
+impl Prepared {
+    /// Called by the init (or an exec'd process) before it enters the container's mount
+    /// namespace or rootfs: captures the host's view (HostView). `state` is the container's
+    /// state JSON, for a seccomp listener.
+    pub fn enter(&self, state: &Value) -> Result<Guard<'_>> {
+        Ok(Guard {
+            prepared: self,
+            host: HostView::capture()?,
+            state: state.clone(),
+        })
+    }
+}
+
+/// The security steps of one process on its way to execve, in the order the init calls them.
+pub struct Guard<'a> {
+    prepared: &'a Prepared,
+    host: HostView,
+    state: Value,
+}
+
+impl Guard<'_> {
+    /// Before the user switch: the LSM exec labels (runc's point), then the seccomp filter if
+    /// no_new_privs is off (loading it then needs CAP_SYS_ADMIN, which the switch may drop).
+    pub fn lock_early(&self, nnp: bool) -> Result<()> {
+        self.prepared.lsm.apply(&self.host)?;
+        match &self.prepared.seccomp {
+            Some(f) if !nnp => f.load(self.host.pid, &self.state, "creating"),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses a program that is, or whose `#!` chain reaches, the runtime's binary.
+    pub fn check_exec(&self, program: &CStr) -> Result<()> {
+        exe::refuse_runtime_binary(program, &self.host)
+    }
+
+    /// Right before execve, after no_new_privs: the seccomp filter if it was not loaded early.
+    pub fn lock_late(&self, nnp: bool) -> Result<()> {
+        match &self.prepared.seccomp {
+            Some(f) if nnp => f.load(self.host.pid, &self.state, "running"),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,9 +1,438 @@
-//! linux.seccomp: compiled with libseccomp and loaded as late as possible before execve.
+//! linux.seccomp: compiled by libseccomp in `create` (or read back from the cache under the state
+//! root) and loaded by the init with a single seccomp(2) call at runc's point.
+//!
+//! Compiling dominated crun's user time until it cached the BPF, so the compiled program is kept
+//! in `<root>/seccomp-cache@/<hash>.bpf`. The hash only picks the file: the entry also stores the
+//! full key it was compiled from and is used only if that key matches byte for byte, so a hash
+//! collision (SipHash with a fixed key is not collision resistant) can never load another
+//! container's filter.
+//!
+//! The init loads the program itself (`sys::seccomp::set_mode_filter`) rather than through
+//! libseccomp, so a cached program and a fresh one take the same path, and the flags come from
+//! the config: NEW_LISTENER when an action is SCMP_ACT_NOTIFY (the kernel then returns the
+//! notification fd, which is sent to listenerPath as runc does).
 
-use anyhow::{Result, bail};
-use oci_spec::runtime::LinuxSeccomp;
+use crate::sys::seccomp::{self as sys, Insn};
+use anyhow::{Context, Result, bail};
+use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
+use nix::sys::socket::{ControlMessage, MsgFlags, sendmsg};
+use oci_spec::runtime::{
+    LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator,
+};
+use serde_json::{Value, json};
+use std::hash::{Hash, Hasher};
+use std::io::IoSlice;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
 
-/// Loads the filter into the calling thread.
-pub fn load(_seccomp: &LinuxSeccomp) -> Result<()> {
-    bail!("linux.seccomp: not supported yet")
+/// Not a valid container id ('@' is outside `[A-Za-z0-9_+.-]`), so it never collides with one.
+pub const CACHE_DIR: &str = "seccomp-cache@";
+const MAGIC: &[u8; 8] = b"HULLBPF1";
+
+/// A compiled filter, ready for the init to load.
+pub struct Filter {
+    program: Vec<Insn>,
+    flags: u32,
+    listener: Option<Listener>,
+}
+
+/// The connection to linux.seccomp.listenerPath, made by `create` on the host before the clone
+/// (after pivot_root the init could no longer reach the path).
+struct Listener {
+    sock: UnixStream,
+    metadata: Option<String>,
+}
+
+/// Compiles (or reads from the cache) the filter of `s`, and connects to its listener.
+pub fn prepare(s: &LinuxSeccomp, state_root: &Path) -> Result<Filter> {
+    let notify = uses_notify(s)?;
+    let started = std::time::Instant::now();
+    let (bytes, hit) = cached_or_compiled(s, &state_root.join(CACHE_DIR))?;
+    crate::logging::debug(&format!(
+        "linux.seccomp: {} bytes of BPF {} in {:?}",
+        bytes.len(),
+        if hit { "read from the cache" } else { "compiled" },
+        started.elapsed()
+    ));
+    let program = sys::decode(&bytes).context("linux.seccomp: libseccomp produced no program")?;
+    let mut flags = 0;
+    for f in s.flags().iter().flatten() {
+        flags |= match f {
+            LinuxSeccompFilterFlag::SeccompFilterFlagLog => sys::FLAG_LOG,
+            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => sys::FLAG_SPEC_ALLOW,
+            // hull's init is single-threaded: TSYNC has nothing to synchronise, and the kernel
+            // refuses it together with NEW_LISTENER.
+            LinuxSeccompFilterFlag::SeccompFilterFlagTsync if !notify => sys::FLAG_TSYNC,
+            // Only meaningful (and only accepted by the kernel) with a listener.
+            LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv if notify => {
+                sys::FLAG_WAIT_KILLABLE_RECV
+            }
+            _ => 0,
+        };
+    }
+    let listener = if notify {
+        flags |= sys::FLAG_NEW_LISTENER;
+        let path = s
+            .listener_path()
+            .as_ref()
+            .context("linux.seccomp.listenerPath: required when an action is SCMP_ACT_NOTIFY")?;
+        let sock = UnixStream::connect(path).with_context(|| {
+            format!("linux.seccomp.listenerPath: connecting to {}", path.display())
+        })?;
+        Some(Listener {
+            sock,
+            metadata: s.listener_metadata().clone(),
+        })
+    } else {
+        None
+    };
+    Ok(Filter {
+        program,
+        flags,
+        listener,
+    })
+}
+
+/// Whether any action is SCMP_ACT_NOTIFY, refusing the uses that would deadlock: the init sends
+/// the notification fd with sendmsg after loading the filter, so neither the default action nor
+/// a rule for sendmsg (socketcall on 32-bit x86) may wait for a listener that has no fd yet.
+fn uses_notify(s: &LinuxSeccomp) -> Result<bool> {
+    if s.default_action() == LinuxSeccompAction::ScmpActNotify {
+        bail!("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
+    }
+    let mut notify = false;
+    for (i, call) in s.syscalls().iter().flatten().enumerate() {
+        if call.action() != LinuxSeccompAction::ScmpActNotify {
+            continue;
+        }
+        notify = true;
+        if let Some(n) = call
+            .names()
+            .iter()
+            .find(|n| matches!(n.as_str(), "sendmsg" | "socketcall"))
+        {
+            bail!(
+                "linux.seccomp.syscalls[{i}]: SCMP_ACT_NOTIFY cannot be used for {n} (the runtime needs it to send the listener its fd)"
+            );
+        }
+    }
+    Ok(notify)
+}
+
+impl Filter {
+    /// Loads the filter into the calling (single-threaded) init. `state` is the container's
+    /// state JSON; `pid` the init's pid as the host sees it. With a listener, the notification
+    /// fd and runc's ContainerProcessState go to listenerPath.
+    pub fn load(&self, pid: i32, state: &Value, status: &str) -> Result<()> {
+        // Everything the listener gets is built before the filter exists: afterwards even an
+        // allocation could be a notified syscall with nobody to answer it yet.
+        let message = self.listener.as_ref().map(|l| {
+            let mut state = state.clone();
+            state["pid"] = json!(pid);
+            state["status"] = json!(status);
+            let mut msg = json!({
+                "ociVersion": state["ociVersion"].clone(),
+                "fds": ["seccompFd"],
+                "pid": pid,
+                "state": state,
+            });
+            if let Some(m) = l.metadata.as_deref().filter(|m| !m.is_empty()) {
+                msg["metadata"] = json!(m);
+            }
+            msg.to_string().into_bytes()
+        });
+        let fd = sys::set_mode_filter(&self.program, self.flags).with_context(|| {
+            format!(
+                "linux.seccomp: loading the filter ({} instructions, flags {:#x})",
+                self.program.len(),
+                self.flags
+            )
+        })?;
+        if let (Some(l), Some(fd), Some(msg)) = (&self.listener, fd, message) {
+            send_listener(l, &fd, &msg)?;
+        }
+        Ok(())
+    }
+}
+
+fn send_listener(l: &Listener, fd: &OwnedFd, msg: &[u8]) -> Result<()> {
+    let fds = [fd.as_raw_fd()];
+    sendmsg::<()>(
+        l.sock.as_raw_fd(),
+        &[IoSlice::new(msg)],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .context("linux.seccomp.listenerPath: sending the notification fd")?;
+    Ok(())
+}
+
+/// The exact inputs of the compiled program: the rules and everything the compiler's output
+/// depends on (hull, libseccomp, native arch and the running kernel, whose API level libseccomp
+/// probes).
+fn cache_key(s: &LinuxSeccomp) -> Result<Vec<u8>> {
+    let v = libseccomp::ScmpVersion::current()
+        .map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro))
+        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let key = json!({
+        "format": 1,
+        "hull": env!("CARGO_PKG_VERSION"),
+        "libseccomp": v,
+        "api": libseccomp::get_api(),
+        "native": format!("{:?}", ScmpArch::native()),
+        "kernel": kernel.trim(),
+        "defaultAction": s.default_action(),
+        "defaultErrnoRet": s.default_errno_ret(),
+        "architectures": s.architectures(),
+        "syscalls": s.syscalls(),
+    });
+    serde_json::to_vec(&key).context("linux.seccomp: serialising the cache key")
+}
+
+/// The program, and whether it came from the cache.
+fn cached_or_compiled(s: &LinuxSeccomp, dir: &Path) -> Result<(Vec<u8>, bool)> {
+    let key = cache_key(s)?;
+    let mut h = std::hash::DefaultHasher::new();
+    key.hash(&mut h);
+    let file = dir.join(format!("{:016x}.bpf", h.finish()));
+    if let Ok(data) = std::fs::read(&file)
+        && let Some(prog) = parse_entry(&data, &key)
+    {
+        return Ok((prog.to_vec(), true));
+    }
+    let prog = compile(s)?;
+    // A cache that cannot be written only costs the next container a compile.
+    if let Err(e) = store(dir, &file, &key, &prog) {
+        crate::logging::debug(&format!("seccomp cache: {e:#}"));
+    }
+    Ok((prog, false))
+}
+
+fn parse_entry<'a>(data: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    let rest = data.strip_prefix(MAGIC.as_slice())?;
+    let (len, rest) = rest.split_first_chunk::<8>()?;
+    let len = usize::try_from(u64::from_le_bytes(*len)).ok()?;
+    let (stored, prog) = (rest.get(..len)?, rest.get(len..)?);
+    (stored == key && sys::decode(prog).is_some()).then_some(prog)
+}
+
+fn store(dir: &Path, file: &Path, key: &[u8], prog: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+    }
+    // Written under a unique name and renamed into place, so a concurrent create never reads a
+    // half-written entry.
+    let tmp = PathBuf::from(format!("{}.{}.tmp", file.display(), std::process::id()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    let mut data = Vec::with_capacity(16 + key.len() + prog.len());
+    data.extend_from_slice(MAGIC);
+    data.extend_from_slice(&(key.len() as u64).to_le_bytes());
+    data.extend_from_slice(key);
+    data.extend_from_slice(prog);
+    let res = f
+        .write_all(&data)
+        .and_then(|()| std::fs::rename(&tmp, file));
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res.with_context(|| format!("writing {}", file.display()))
+}
+
+fn action(a: LinuxSeccompAction, ret: Option<u32>, field: &str) -> Result<ScmpAction> {
+    // runc's default for an ERRNO or TRACE action without a value is EPERM.
+    let ret = ret.unwrap_or(libc::EPERM as u32);
+    let data = || -> Result<u16> {
+        u16::try_from(ret).with_context(|| format!("{field}: {ret} does not fit in 16 bits"))
+    };
+    Ok(match a {
+        // SCMP_ACT_KILL is the historical name of KILL_THREAD.
+        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => {
+            ScmpAction::KillThread
+        }
+        LinuxSeccompAction::ScmpActKillProcess => ScmpAction::KillProcess,
+        LinuxSeccompAction::ScmpActTrap => ScmpAction::Trap,
+        LinuxSeccompAction::ScmpActErrno => ScmpAction::Errno(i32::from(data()?)),
+        LinuxSeccompAction::ScmpActTrace => ScmpAction::Trace(data()?),
+        LinuxSeccompAction::ScmpActNotify => ScmpAction::Notify,
+        LinuxSeccompAction::ScmpActLog => ScmpAction::Log,
+        LinuxSeccompAction::ScmpActAllow => ScmpAction::Allow,
+    })
+}
+
+fn arch(a: &oci_spec::runtime::Arch) -> Option<ScmpArch> {
+    let name = serde_json::to_value(a).ok()?;
+    name.as_str()?.parse().ok()
+}
+
+fn condition(a: &oci_spec::runtime::LinuxSeccompArg) -> Result<ScmpArgCompare> {
+    if a.index() > 5 {
+        bail!("index {} is out of range (a syscall has 6 arguments)", a.index());
+    }
+    let op = match a.op() {
+        LinuxSeccompOperator::ScmpCmpNe => ScmpCompareOp::NotEqual,
+        LinuxSeccompOperator::ScmpCmpLt => ScmpCompareOp::Less,
+        LinuxSeccompOperator::ScmpCmpLe => ScmpCompareOp::LessOrEqual,
+        LinuxSeccompOperator::ScmpCmpEq => ScmpCompareOp::Equal,
+        LinuxSeccompOperator::ScmpCmpGe => ScmpCompareOp::GreaterEqual,
+        LinuxSeccompOperator::ScmpCmpGt => ScmpCompareOp::Greater,
+        // The spec (and runc): `value` is the mask, `valueTwo` the value compared with.
+        LinuxSeccompOperator::ScmpCmpMaskedEq => {
+            return Ok(ScmpArgCompare::new(
+                a.index() as u32,
+                ScmpCompareOp::MaskedEqual(a.value()),
+                a.value_two().unwrap_or(0),
+            ));
+        }
+    };
+    Ok(ScmpArgCompare::new(a.index() as u32, op, a.value()))
+}
+
+/// Builds the program with libseccomp, following runc's rules: a rule whose action is the
+/// default is skipped, an unknown syscall name is skipped (it cannot be called on this kernel
+/// either), and conditions on the same argument become separate rules (libseccomp would
+/// otherwise AND them, which can never match).
+fn compile(s: &LinuxSeccomp) -> Result<Vec<u8>> {
+    let default = action(
+        s.default_action(),
+        s.default_errno_ret(),
+        "linux.seccomp.defaultErrnoRet",
+    )?;
+    let mut ctx = ScmpFilterContext::new(default).context("linux.seccomp: creating the filter")?;
+    for (i, a) in s.architectures().iter().flatten().enumerate() {
+        let sa = arch(a).with_context(|| {
+            format!("linux.seccomp.architectures[{i}]: {a:?} is not known to libseccomp")
+        })?;
+        ctx.add_arch(sa)
+            .with_context(|| format!("linux.seccomp.architectures[{i}]: adding {a:?}"))?;
+    }
+    for (i, call) in s.syscalls().iter().flatten().enumerate() {
+        let field = format!("linux.seccomp.syscalls[{i}]");
+        let act = action(call.action(), call.errno_ret(), &format!("{field}.errnoRet"))?;
+        if act == default {
+            continue;
+        }
+        let conds = call
+            .args()
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(j, a)| condition(a).with_context(|| format!("{field}.args[{j}]")))
+            .collect::<Result<Vec<_>>>()?;
+        let mut per_arg = [0u8; 6];
+        for c in call.args().iter().flatten() {
+            per_arg[c.index()] += 1;
+        }
+        let separate = per_arg.iter().any(|&n| n > 1);
+        for name in call.names() {
+            let Ok(sc) = ScmpSyscall::from_name(name) else {
+                crate::logging::debug(&format!(
+                    "{field}: skipping unknown syscall {name:?}"
+                ));
+                continue;
+            };
+            let res = if conds.is_empty() {
+                ctx.add_rule(act, sc).map(drop)
+            } else if separate {
+                conds
+                    .iter()
+                    .try_for_each(|c| ctx.add_rule_conditional(act, sc, &[*c]).map(drop))
+            } else {
+                ctx.add_rule_conditional(act, sc, &conds).map(drop)
+            };
+            res.with_context(|| format!("{field}: adding the rule for {name}"))?;
+        }
+    }
+    export(&ctx).context("linux.seccomp: exporting the compiled filter")
+}
+
+/// seccomp_export_bpf into an anonymous memory file (libseccomp 2.5 has no in-memory export).
+fn export(ctx: &ScmpFilterContext) -> Result<Vec<u8>> {
+    use std::io::{Read, Seek};
+    let fd = nix::sys::memfd::memfd_create(c"hull-seccomp", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+        .context("memfd_create")?;
+    ctx.export_bpf(&fd)?;
+    let mut f = std::fs::File::from(fd);
+    f.rewind()?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(v: Value) -> LinuxSeccomp {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn cache_round_trip_and_key_check() {
+        let dir = std::env::temp_dir().join(format!("hull-seccomp-cache-{}", std::process::id()));
+        let s = profile(json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "no_such_syscall"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]
+        }));
+        let (first, hit) = cached_or_compiled(&s, &dir).unwrap();
+        assert!(!hit);
+        let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+        assert_eq!(entries.len(), 1);
+        let (second, hit) = cached_or_compiled(&s, &dir).unwrap();
+        assert!(hit);
+        assert_eq!(first, second);
+        // An entry whose stored key differs is ignored, not trusted.
+        let data = std::fs::read(entries[0].path()).unwrap();
+        assert!(parse_entry(&data, b"another key").is_none());
+        assert!(parse_entry(&data, &cache_key(&s).unwrap()).is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn notify_refusals() {
+        let s = profile(json!({"defaultAction": "SCMP_ACT_NOTIFY"}));
+        assert!(uses_notify(&s).is_err());
+        let s = profile(json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["sendmsg"], "action": "SCMP_ACT_NOTIFY"}]}));
+        assert!(uses_notify(&s).is_err());
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn every_operator_and_action_compiles() {
+        let ops = ["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE",
+            "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"];
+        let acts = ["SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+            "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE", "SCMP_ACT_LOG",
+            "SCMP_ACT_NOTIFY"];
+        let mut rules = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            rules.push(json!({"names": ["getpriority"], "action": "SCMP_ACT_ERRNO",
+                "args": [{"index": i % 6, "value": 7, "valueTwo": 3, "op": op}]}));
+        }
+        let names = ["mkdirat", "rmdir", "chdir", "fchdir", "symlink", "link", "rename", "sync"];
+        for (a, n) in acts.iter().zip(names) {
+            rules.push(json!({"names": [n], "action": a}));
+        }
+        // Two conditions on one argument: separate rules, as runc makes them.
+        rules.push(json!({"names": ["personality"], "action": "SCMP_ACT_ERRNO", "args": [
+            {"index": 0, "value": 1, "op": "SCMP_CMP_EQ"},
+            {"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}));
+        let s = profile(json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "syscalls": rules}));
+        let prog = compile(&s).unwrap();
+        assert!(sys::decode(&prog).is_some_and(|p| p.len() > 10));
+    }
 }

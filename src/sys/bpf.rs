@@ -27,9 +27,11 @@ impl Insn {
             imm,
         }
     }
+    #[cfg(test)]
     pub fn dst(&self) -> u8 {
         self.regs & 0x0f
     }
+    #[cfg(test)]
     pub fn src(&self) -> u8 {
         self.regs >> 4
     }

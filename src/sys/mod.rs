@@ -2,6 +2,7 @@
 //! Each wrapper keeps the kernel's semantics and returns `nix::Result`.
 
 pub mod bpf;
+pub mod seccomp;
 
 use nix::errno::Errno;
 use nix::unistd::Pid;
@@ -198,4 +199,50 @@ pub fn unlockpt(master: BorrowedFd) -> nix::Result<()> {
 pub fn default_signal(sig: nix::sys::signal::Signal) -> nix::Result<()> {
     // SAFETY: SIG_DFL installs no handler code, so no async-signal-safety contract applies.
     unsafe { nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigDfl) }.map(drop)
+}
+
+/// Receives one message carrying a file descriptor (SCM_RIGHTS), as sent to a console socket.
+/// None when the peer closed the socket without sending one.
+pub fn recv_fd(sock: BorrowedFd) -> nix::Result<Option<OwnedFd>> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    let mut buf = [0u8; 4096];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
+    for c in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(fds) = c
+            && let Some(&fd) = fds.first()
+        {
+            // SAFETY: SCM_RIGHTS installed these fds in our table for us; each is owned once.
+            let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+            for &extra in &fds[1..] {
+                // SAFETY: as above; a sender that sent more than one fd gets the rest closed.
+                drop(unsafe { OwnedFd::from_raw_fd(extra) });
+            }
+            return Ok(Some(owned));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether the running kernel knows a SECCOMP_SET_MODE_FILTER flag, probed as runc does: with
+/// no filter given, a known flag fails with EFAULT (reading the filter), an unknown one with
+/// EINVAL. Nothing is installed either way.
+pub fn seccomp_flag_known(flag: u32) -> bool {
+    const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
+    // SAFETY: a null filter pointer is never dereferenced by us; the kernel reports EFAULT.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            flag as libc::c_ulong,
+            std::ptr::null::<libc::c_void>(),
+        )
+    };
+    ret == -1 && Errno::last() == Errno::EFAULT
 }

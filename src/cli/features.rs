@@ -1,0 +1,196 @@
+//! `features` (runtime-spec features.md): what this build of hull implements, so that engines
+//! do not have to guess from its version. Everything listed here is acted on; options hull
+//! only tolerates (rro, rrw, tmpcopyup) are left out.
+
+use anyhow::{Context, Result};
+use std::io::Write;
+use serde_json::{Value, json};
+use std::str::FromStr;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+/// Hooks, all run at their spec'd points (src/hooks.rs, create, init, start, delete).
+const HOOKS: [&str; 6] = [
+    "prestart",
+    "createRuntime",
+    "createContainer",
+    "startContainer",
+    "poststart",
+    "poststop",
+];
+
+/// The mount option keywords src/rootfs/options.rs turns into mount flags or propagation.
+const MOUNT_OPTIONS: [&str; 37] = [
+    "async",
+    "atime",
+    "bind",
+    "defaults",
+    "dev",
+    "diratime",
+    "dirsync",
+    "exec",
+    "lazytime",
+    "loud",
+    "mand",
+    "noatime",
+    "nodev",
+    "nodiratime",
+    "noexec",
+    "nolazytime",
+    "nomand",
+    "norelatime",
+    "nostrictatime",
+    "nosuid",
+    "private",
+    "rbind",
+    "relatime",
+    "remount",
+    "rprivate",
+    "rshared",
+    "rslave",
+    "runbindable",
+    "ro",
+    "rw",
+    "shared",
+    "silent",
+    "slave",
+    "strictatime",
+    "suid",
+    "sync",
+    "unbindable",
+];
+
+/// linux.namespaces types spec validation accepts and the init creates or joins.
+const NAMESPACES: [&str; 8] = [
+    "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts",
+];
+
+/// Every action and operator src/security/seccomp.rs maps onto libseccomp.
+const SECCOMP_ACTIONS: [&str; 9] = [
+    "SCMP_ACT_ALLOW",
+    "SCMP_ACT_ERRNO",
+    "SCMP_ACT_KILL",
+    "SCMP_ACT_KILL_PROCESS",
+    "SCMP_ACT_KILL_THREAD",
+    "SCMP_ACT_LOG",
+    "SCMP_ACT_NOTIFY",
+    "SCMP_ACT_TRACE",
+    "SCMP_ACT_TRAP",
+];
+const SECCOMP_OPERATORS: [&str; 7] = [
+    "SCMP_CMP_EQ",
+    "SCMP_CMP_GE",
+    "SCMP_CMP_GT",
+    "SCMP_CMP_LE",
+    "SCMP_CMP_LT",
+    "SCMP_CMP_MASKED_EQ",
+    "SCMP_CMP_NE",
+];
+/// Candidate architectures; those that both config.json parsing and libseccomp know are listed.
+const SECCOMP_ARCHS: [&str; 23] = [
+    "SCMP_ARCH_X86",
+    "SCMP_ARCH_X86_64",
+    "SCMP_ARCH_X32",
+    "SCMP_ARCH_ARM",
+    "SCMP_ARCH_AARCH64",
+    "SCMP_ARCH_LOONGARCH64",
+    "SCMP_ARCH_M68K",
+    "SCMP_ARCH_MIPS",
+    "SCMP_ARCH_MIPS64",
+    "SCMP_ARCH_MIPS64N32",
+    "SCMP_ARCH_MIPSEL",
+    "SCMP_ARCH_MIPSEL64",
+    "SCMP_ARCH_MIPSEL64N32",
+    "SCMP_ARCH_PPC",
+    "SCMP_ARCH_PPC64",
+    "SCMP_ARCH_PPC64LE",
+    "SCMP_ARCH_RISCV64",
+    "SCMP_ARCH_S390",
+    "SCMP_ARCH_S390X",
+    "SCMP_ARCH_PARISC",
+    "SCMP_ARCH_PARISC64",
+    "SCMP_ARCH_SH",
+    "SCMP_ARCH_SHEB",
+];
+/// Filter flags hull passes to the kernel, with the bits the kernel is probed with
+/// (WAIT_KILLABLE_RECV is only valid together with NEW_LISTENER).
+const SECCOMP_FLAGS: [(&str, u32); 4] = [
+    ("SECCOMP_FILTER_FLAG_TSYNC", 1),
+    ("SECCOMP_FILTER_FLAG_LOG", 1 << 1),
+    ("SECCOMP_FILTER_FLAG_SPEC_ALLOW", 1 << 2),
+    ("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", (1 << 5) | (1 << 3)),
+];
+
+pub fn run(_a: Args) -> Result<i32> {
+    let text = serde_json::to_string_pretty(&features())? + "\n";
+    match std::io::stdout().write_all(text.as_bytes()) {
+        // `hull features | head` is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        r => r.map(|()| 0).context("writing to stdout"),
+    }
+}
+
+fn host_has(path: &str, want: Option<&str>) -> bool {
+    match want {
+        Some(w) => std::fs::read_to_string(path).is_ok_and(|s| s.trim() == w),
+        None => std::path::Path::new(path).exists(),
+    }
+}
+
+pub fn features() -> Value {
+    let mut caps: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
+    caps.sort();
+    let archs: Vec<&str> = SECCOMP_ARCHS
+        .iter()
+        .copied()
+        .filter(|a| {
+            serde_json::from_value::<oci_spec::runtime::Arch>(json!(a)).is_ok()
+                && libseccomp::ScmpArch::from_str(a).is_ok()
+        })
+        .collect();
+    let supported_flags: Vec<&str> = SECCOMP_FLAGS
+        .iter()
+        .filter(|(_, bits)| crate::sys::seccomp_flag_known(*bits))
+        .map(|(name, _)| *name)
+        .collect();
+    let mut annotations = json!({
+        "io.github.hull.version": env!("CARGO_PKG_VERSION"),
+        "io.github.hull.commit": option_env!("HULL_COMMIT").unwrap_or("unknown"),
+    });
+    if let Ok(v) = libseccomp::ScmpVersion::current() {
+        annotations["io.github.seccomp.libseccomp.version"] =
+            json!(format!("{}.{}.{}", v.major, v.minor, v.micro));
+    }
+    json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": oci_spec::runtime::VERSION,
+        "hooks": HOOKS,
+        "mountOptions": &MOUNT_OPTIONS[..],
+        "linux": {
+            "namespaces": NAMESPACES,
+            "capabilities": caps,
+            "cgroup": {
+                "v1": false,
+                "v2": true,
+                "systemd": false,
+                "systemdUser": false,
+                "rdma": false,
+            },
+            "seccomp": {
+                "enabled": true,
+                "actions": SECCOMP_ACTIONS,
+                "operators": SECCOMP_OPERATORS,
+                "archs": archs,
+                "knownFlags": SECCOMP_FLAGS.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+                "supportedFlags": supported_flags,
+            },
+            // Whether the host has the LSM: hull applies the labels through it when it does.
+            "apparmor": {"enabled": host_has("/sys/module/apparmor/parameters/enabled", Some("Y"))},
+            "selinux": {"enabled": host_has("/sys/fs/selinux/enforce", None)},
+            "intelRdt": {"enabled": false},
+            "mountExtensions": {"idmap": {"enabled": false}},
+        },
+        "annotations": annotations,
+    })
+}

@@ -1,0 +1,73 @@
+//! Applying runtime-spec `process` to the calling process: shared by the container's init and by
+//! every process `exec` starts in it, so that both get exactly the same treatment.
+//!
+//! Two phases, because the init waits on exec.fifo (and runs startContainer hooks) in between:
+//! `prepare` does everything that needs privileges (rlimits, capabilities, user, umask, cwd) and
+//! `Prepared::exec` takes the last locks (no_new_privs, seccomp, fd hygiene) and calls execve.
+
+use super::{exec, user};
+use crate::security;
+use anyhow::{Context, Result, bail};
+use nix::sys::stat::Mode;
+use oci_spec::runtime::Process;
+use std::ffi::CString;
+
+/// A process whose identity is set and that only has to lock itself down and exec.
+pub struct Prepared<'a> {
+    program: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    nnp: bool,
+    guard: &'a security::Guard<'a>,
+}
+
+/// rlimits, then privileges (the bounding set while CAP_SETPCAP is still held, the user switch
+/// with keep-caps, the other capability sets), umask, and the working directory.
+pub fn prepare<'a>(process: &Process, guard: &'a security::Guard<'a>) -> Result<Prepared<'a>> {
+    exec::set_rlimits(process.rlimits().as_deref().unwrap_or(&[]))?;
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    // LSM exec labels, and seccomp without no_new_privs (loading a filter then needs
+    // CAP_SYS_ADMIN, which the user switch may take away): runc's order.
+    guard.lock_early(nnp)?;
+    if let Some(caps) = process.capabilities() {
+        security::capabilities::apply_bounding(caps)?;
+    }
+    user::switch(process.user())?;
+    if let Some(caps) = process.capabilities() {
+        security::capabilities::apply_sets(caps)?;
+    }
+    let umask = process.user().umask().unwrap_or(0o022);
+    nix::sys::stat::umask(Mode::from_bits_truncate(umask));
+
+    // The working directory is checked while no seccomp filter can hide getcwd from us: a cwd
+    // that resolves outside the root (a leaked fd, CVE-2024-21626) is refused.
+    exec::enter_cwd(process.cwd())?;
+    let program = exec::find_program(process)?;
+    // Refused here so that `create` reports it (CVE-2019-5736), and checked again before execve.
+    guard.check_exec(&program)?;
+    Ok(Prepared {
+        program,
+        argv: exec::cstrings(process.args().as_deref().unwrap_or(&[]), "process.args")?,
+        envp: exec::cstrings(process.env().as_deref().unwrap_or(&[]), "process.env")?,
+        nnp,
+        guard,
+    })
+}
+
+impl Prepared<'_> {
+    /// The last locks, as late as possible: no_new_privs, seccomp, a default signal state, every
+    /// fd from 3 + `preserve_fds` up close-on-exec; then execve. Returns only on failure.
+    pub fn exec(self, preserve_fds: u32) -> Result<std::convert::Infallible> {
+        self.guard.check_exec(&self.program)?;
+        if self.nnp {
+            nix::sys::prctl::set_no_new_privs()
+                .context("process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)")?;
+        }
+        self.guard.lock_late(self.nnp)?;
+        exec::reset_signals()?;
+        crate::sys::cloexec_from(3 + preserve_fds)
+            .context("marking inherited fds close-on-exec")?;
+        let Err(e) = nix::unistd::execve(&self.program, &self.argv, &self.envp);
+        bail!("process.args[0]: exec {:?}: {e}", self.program)
+    }
+}

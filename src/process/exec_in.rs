@@ -1,0 +1,321 @@
+//! `exec`: a new process in a running container. hull clones it straight into the container's
+//! cgroup (CLONE_INTO_CGROUP) and pid namespace (set on the parent for its children just
+//! before the clone), and the child joins the init's other namespaces through the init's pidfd
+//! in one setns(2) call, which also gives it the container's root and cwd. Then it gets the same
+//! process treatment as the init (process::apply) and calls execve.
+
+use super::sync::{self, Msg, Sync};
+use super::{apply, console, tty};
+use crate::container::{Container, Status};
+use crate::sys;
+use anyhow::{Context, Result, bail};
+use nix::fcntl::{OFlag, open};
+use nix::sched::{CloneFlags, setns};
+use nix::sys::stat::Mode;
+use nix::unistd::Pid;
+use oci_spec::runtime::Process;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+
+pub struct Options<'a> {
+    /// The process to run, already merged from config.json or --process and the flags.
+    pub process: Process,
+    pub detach: bool,
+    pub pid_file: Option<&'a Path>,
+    pub console_socket: Option<&'a Path>,
+    pub preserve_fds: u32,
+    /// A sub-cgroup of the container's to run in (runc's --cgroup, cgroup v2 form).
+    pub sub_cgroup: Option<&'a str>,
+    pub ignore_paused: bool,
+}
+
+/// Namespaces joined through the init's pidfd, by their /proc/<pid>/ns name. pid is set apart:
+/// it applies to children only, so the parent sets it before the clone.
+const NAMESPACES: [(&str, i32); 7] = [
+    ("user", libc::CLONE_NEWUSER),
+    ("mnt", libc::CLONE_NEWNS),
+    ("net", libc::CLONE_NEWNET),
+    ("ipc", libc::CLONE_NEWIPC),
+    ("uts", libc::CLONE_NEWUTS),
+    ("cgroup", libc::CLONE_NEWCGROUP),
+    ("time", libc::CLONE_NEWTIME),
+];
+
+/// Whether the init's namespace `name` differs from ours (setns into one's own user namespace
+/// is an error, and joining an identical namespace is pointless).
+fn differs(pid: i32, name: &str) -> Result<bool> {
+    let theirs = std::fs::metadata(format!("/proc/{pid}/ns/{name}"))
+        .with_context(|| format!("reading the container init's {name} namespace"))?;
+    let ours = std::fs::metadata(format!("/proc/self/ns/{name}"))
+        .with_context(|| format!("reading our own {name} namespace"))?;
+    Ok((theirs.dev(), theirs.ino()) != (ours.dev(), ours.ino()))
+}
+
+/// Runs the exec. Returns the exit code: the process's own in the foreground (128+N when
+/// killed by signal N), 0 once it has started with --detach.
+pub fn exec(container: Container, o: Options) -> Result<i32> {
+    let status = container.status();
+    match status {
+        Status::Stopped => bail!("cannot exec in a stopped container"),
+        Status::Paused if !o.ignore_paused => {
+            bail!("cannot exec in a paused container (use --ignore-paused to override)")
+        }
+        _ => {}
+    }
+    let terminal = o.process.terminal().unwrap_or(false);
+    // runc's rules: a detached terminal goes to a console socket; a console socket is only
+    // for a detached terminal (in the foreground hull relays the terminal itself).
+    if o.detach && terminal && o.console_socket.is_none() {
+        bail!("cannot allocate tty if hull will detach without setting console socket");
+    }
+    if o.console_socket.is_some() && (!o.detach || !terminal) {
+        bail!("cannot use console socket if hull will not detach or allocate tty");
+    }
+    // Seccomp and LSM settled on the host, from the container's config with this process in
+    // place of the init's (an exec'd process may have its own apparmorProfile).
+    let mut spec = container.spec()?;
+    spec.set_process(Some(o.process.clone()));
+    let state_root = container.dir.parent().unwrap_or(Path::new("/"));
+    let security = crate::security::Prepared::new(&spec, state_root)?;
+    let state_json = container.state.public(status);
+
+    // The init, by pidfd; its start time checked after taking the pidfd, so the pidfd cannot
+    // be a recycled pid's.
+    let init_pid = container.state.pid;
+    let pidfd = sys::pidfd_open(Pid::from_raw(init_pid)).context("container not running")?;
+    if !container.state.init_alive() {
+        bail!("container not running");
+    }
+    let plan = || -> Result<(CloneFlags, bool)> {
+        let mut flags = CloneFlags::empty();
+        for (name, flag) in NAMESPACES {
+            if differs(init_pid, name)? {
+                flags |= CloneFlags::from_bits_retain(flag);
+            }
+        }
+        Ok((flags, differs(init_pid, "pid")?))
+    };
+    let (ns_flags, join_pid) = match plan() {
+        Ok(p) => p,
+        // A dying init loses its namespace links before it stops counting as alive.
+        Err(_) if !container.state.init_alive() => bail!("cannot exec in a stopped container"),
+        Err(e) => return Err(e),
+    };
+
+    // The cgroup: the container's (or a sub-cgroup); a frozen one is joined only after the
+    // child is ready, or the child would freeze before it can report.
+    let cgroup = container.cgroup()?;
+    let cg_dir = match o.sub_cgroup {
+        Some(sub) => sub_cgroup(&cgroup.dir, sub)?,
+        None => cgroup.dir.clone(),
+    };
+    let paused = status == Status::Paused;
+    let cg_fd = open(
+        &cg_dir,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("opening cgroup {}", cg_dir.display()))?;
+
+    let (console_ours, console_theirs) = match (terminal, o.console_socket) {
+        (true, Some(p)) => (
+            None,
+            Some(OwnedFd::from(
+                std::os::unix::net::UnixStream::connect(p)
+                    .with_context(|| format!("--console-socket {}", p.display()))?,
+            )),
+        ),
+        (true, None) => {
+            let (ours, theirs) = tty::console_pair()?;
+            (Some(ours), Some(theirs))
+        }
+        _ => (None, None),
+    };
+    let process = o.process;
+    let preserve_fds = o.preserve_fds;
+
+    let sigset = if o.detach {
+        None
+    } else {
+        Some(tty::block_signals()?)
+    };
+    let (parent_sync, child_sync) = sync::pair()?;
+    let own_pid_ns = open(
+        "/proc/self/ns/pid",
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("opening our own pid namespace")?;
+    if join_pid {
+        setns(pidfd.as_fd(), CloneFlags::CLONE_NEWPID)
+            .context("joining the container's pid namespace")?;
+    }
+    let forked = sys::clone3(0, (!paused).then_some(cg_fd.as_fd()));
+    if join_pid && !matches!(forked, Ok(sys::Forked::Child)) {
+        // Only the child was to be born in the container's pid namespace.
+        setns(own_pid_ns.as_fd(), CloneFlags::CLONE_NEWPID)
+            .context("returning to our own pid namespace")?;
+    }
+    let (pid, _child_pidfd) = match forked.context("clone3 of the exec'd process")? {
+        sys::Forked::Child => {
+            drop(parent_sync);
+            let args = ChildArgs {
+                process: &process,
+                security: &security,
+                state: &state_json,
+                pidfd: &pidfd,
+                ns_flags,
+                console: console_theirs.as_ref(),
+                preserve_fds,
+            };
+            child(args, child_sync)
+        }
+        sys::Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(child_sync);
+    drop(console_theirs);
+    // The child has its own copy of a seccomp listener connection; ours must not keep it open.
+    drop(security);
+    let guard = ChildGuard(Some(pid));
+
+    match parent_sync.recv()? {
+        Some(Msg::Ready) => {}
+        Some(Msg::Error(e)) => bail!("{e}"),
+        Some(other) => bail!("unexpected message from the exec'd process: {other:?}"),
+        None => bail!("the exec'd process exited before it was ready"),
+    }
+    if paused {
+        let procs = cg_dir.join("cgroup.procs");
+        std::fs::write(&procs, pid.to_string())
+            .with_context(|| format!("moving the exec'd process into {}", procs.display()))?;
+    }
+    parent_sync.send(&Msg::Go)?;
+    // The sync socket is close-on-exec: EOF means execve succeeded. In a frozen cgroup the
+    // process cannot get that far until the container is resumed, so do not wait for it there.
+    if !paused {
+        match parent_sync.recv()? {
+            None => {}
+            Some(Msg::Error(e)) => bail!("{e}"),
+            Some(other) => bail!("unexpected message from the exec'd process: {other:?}"),
+        }
+    }
+    if let Some(p) = o.pid_file {
+        crate::container::create::write_pid_file(p, pid)?;
+    }
+    std::mem::forget(guard);
+    let Some(set) = sigset else {
+        return Ok(0);
+    };
+    let master = match &console_ours {
+        Some(ours) => Some(tty::recv_master(ours)?),
+        None => None,
+    };
+    // The container may be paused, killed or deleted while this process runs.
+    drop(container);
+    tty::wait(pid, set, master)
+}
+
+/// runc's --cgroup in its cgroup v2 form: a path below the container's cgroup, which must exist.
+fn sub_cgroup(base: &Path, arg: &str) -> Result<PathBuf> {
+    let path = match arg.split_once(':') {
+        Some(("", p)) => p,
+        Some((ctrl, _)) => bail!(
+            "--cgroup {arg}: a path for controller {ctrl:?} needs cgroup v1; hull manages cgroup v2 only (use --cgroup PATH)"
+        ),
+        None => arg,
+    };
+    let mut dir = base.to_path_buf();
+    for c in Path::new(path).components() {
+        match c {
+            Component::Normal(n) => dir.push(n),
+            Component::RootDir | Component::CurDir => {}
+            _ => bail!("--cgroup {arg}: must stay inside the container's cgroup"),
+        }
+    }
+    if !dir.is_dir() {
+        bail!(
+            "--cgroup {arg}: {} does not exist (the sub-cgroup must be created first)",
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
+/// Kills and reaps the child if exec fails after the clone.
+struct ChildGuard(Option<Pid>);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.take() {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+        }
+    }
+}
+
+struct ChildArgs<'a> {
+    process: &'a Process,
+    security: &'a crate::security::Prepared,
+    state: &'a serde_json::Value,
+    pidfd: &'a OwnedFd,
+    ns_flags: CloneFlags,
+    console: Option<&'a OwnedFd>,
+    preserve_fds: u32,
+}
+
+/// The cloned child: never returns. It execs the process, or exits 1 after telling the parent
+/// why.
+fn child(a: ChildArgs, sync: Sync) -> ! {
+    let err = match child_steps(&a, &sync) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let msg = format!("{err:#}");
+    if sync.send(&Msg::Error(msg.clone())).is_err() {
+        eprintln!("hull exec: {msg}");
+    }
+    sys::exit_now(1)
+}
+
+fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
+    // Die with the parent while half-built, and stay out of the container's reach (ptrace,
+    // /proc/<pid>/exe → the host's hull binary: CVE-2019-5736) until execve.
+    sys::set_pdeathsig(libc::SIGKILL).context("prctl(PR_SET_PDEATHSIG)")?;
+    nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")?;
+    // The host's /proc and hull's own binary, captured before the namespaces change what
+    // those paths mean.
+    let guard = a.security.enter(a.state)?;
+
+    // All the init's namespaces at once. Joining the mount namespace also sets our root and
+    // cwd to the namespace's root, which is the container's rootfs (after pivot_root, and
+    // after --no-pivot's MS_MOVE onto / as well: the kernel follows the mounts stacked on /).
+    if !a.ns_flags.is_empty() {
+        setns(a.pidfd.as_fd(), a.ns_flags)
+            .context("joining the container's namespaces (setns through the init's pidfd)")?;
+    }
+
+    if let Some(sock) = a.console {
+        let root = open(
+            "/",
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .context("opening the container's root")?;
+        let size = a
+            .process
+            .console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16));
+        let (master, peer) = console::open_pty(root.as_fd(), size)?;
+        console::send_master(sock, &master)?;
+        drop(master);
+        console::attach(peer)?;
+    }
+
+    let prepared = apply::prepare(a.process, &guard)?;
+    sync.send(&Msg::Ready)?;
+    sync.expect(Msg::Go)?;
+    sys::set_pdeathsig(0).context("prctl(PR_SET_PDEATHSIG)")?;
+    prepared.exec(a.preserve_fds)
+}
