@@ -20,7 +20,9 @@ const IN_CONTAINER: &str = "/run/notify";
 
 /// The caller's NOTIFY_SOCKET, if any.
 fn host_socket() -> Option<String> {
-    std::env::var("NOTIFY_SOCKET").ok().filter(|s| !s.is_empty())
+    std::env::var("NOTIFY_SOCKET")
+        .ok()
+        .filter(|s| !s.is_empty())
 }
 
 /// Number of sockets systemd passed to this very process (0 if none, or if they were meant for
@@ -94,7 +96,8 @@ pub fn make_dir(state_dir: &Path) -> Result<()> {
         return Ok(());
     }
     let dir = state_dir.join(DIR);
-    std::fs::create_dir(&dir).with_context(|| format!("NOTIFY_SOCKET: creating {}", dir.display()))?;
+    std::fs::create_dir(&dir)
+        .with_context(|| format!("NOTIFY_SOCKET: creating {}", dir.display()))?;
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .with_context(|| format!("NOTIFY_SOCKET: chmod {}", dir.display()))
 }

@@ -435,3 +435,112 @@ fn bind_mount_of_missing_source() {
     let _ = n;
     assert_create_and_run_fail(&h, &b, "/nonexistent/hull-src");
 }
+
+#[test]
+fn pid_file_in_missing_directory() {
+    // The failure comes after the init exists: it must be torn down again.
+    let h = Hull::new();
+    let b = sleeping_bundle();
+    let pidfile = h.dir.join("no-such-dir/init.pid");
+    for cmd in ["create", "run"] {
+        let id = h.id(cmd);
+        let mut args = vec![
+            cmd,
+            "--pid-file",
+            pidfile.to_str().unwrap(),
+            "-b",
+            b.path_str(),
+            &id,
+        ];
+        if cmd == "run" {
+            args.insert(1, "-d");
+        }
+        let out = h.run(&args);
+        assert_one_line_error(&out, "no-such-dir");
+        assert_no_residue(&h, &b, &id);
+    }
+}
+
+#[test]
+fn non_executable_program() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.args(&["/etc/passwd"]);
+    b.write();
+    let id = h.id("noexec");
+    let out = h.run(&["run", "-b", b.path_str(), &id]);
+    assert_one_line_error(&out, "/etc/passwd");
+    assert_no_residue(&h, &b, &id);
+}
+
+#[test]
+fn terminal_without_console_socket() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.terminal(true);
+    b.args(&["true"]);
+    b.write();
+    let id = h.id("tty");
+    let out = h.run(&["create", "-b", b.path_str(), &id]);
+    assert_one_line_error(&out, "console-socket");
+    assert_no_residue(&h, &b, &id);
+}
+
+#[test]
+fn rlimit_above_the_hosts_hard_limit() {
+    // Root here lacks CAP_SYS_RESOURCE: raising a hard limit fails late, in
+    // the container's init. The error still names the entry, and nothing remains.
+    let mut host_hard = String::new();
+    for l in fs::read_to_string("/proc/self/limits").unwrap().lines() {
+        if l.starts_with("Max open files") {
+            host_hard = l.split_whitespace().nth(4).unwrap().to_string();
+        }
+    }
+    let Ok(hard) = host_hard.parse::<u64>() else {
+        return;
+    }; // unlimited: nothing to exceed
+    if std::process::Command::new("sh")
+        .args(["-c", &format!("ulimit -Hn {}", hard + 1)])
+        .status()
+        .unwrap()
+        .success()
+    {
+        eprintln!("skipping: this root can raise hard limits");
+        return;
+    }
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.set(
+        "/process/rlimits",
+        json!([
+            {"type": "RLIMIT_CORE", "soft": 0, "hard": 0},
+            {"type": "RLIMIT_NOFILE", "soft": 1024, "hard": hard + 1000}
+        ]),
+    );
+    b.write();
+    assert_create_and_run_fail(&h, &b, "process.rlimits[1]");
+}
+
+#[test]
+fn usage_errors_are_one_line() {
+    // "All errors are exactly one line", command-line errors included.
+    let h = Hull::new();
+    for args in [
+        &["create"][..],
+        &["kill"],
+        &["frobnicate"],
+        &["create", "--no-such-flag", "x"],
+        &["--log-format", "yaml", "list"],
+        &["list", "-f", "xml"],
+    ] {
+        let out = h.run(args);
+        assert_ne!(out.code, 0, "{out}");
+        assert!(out.code > 0, "{out}");
+        assert_eq!(
+            out.stderr.trim_end().lines().count(),
+            1,
+            "usage error must be one line{out}"
+        );
+    }
+    assert_no_state_entry(&h, "x");
+}

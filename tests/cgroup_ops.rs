@@ -10,8 +10,11 @@ use std::path::Path;
 use std::time::Duration;
 
 fn fuse_device(b: &mut Bundle) {
-    b.set("/linux/devices", json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229,
-                                    "fileMode": 438, "uid": 0, "gid": 0}]));
+    b.set(
+        "/linux/devices",
+        json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229,
+                                    "fileMode": 438, "uid": 0, "gid": 0}]),
+    );
 }
 
 /// Opens the device for reading and writing (no read: /dev/fuse itself answers EPERM to a
@@ -34,15 +37,24 @@ fn devices_default_deny_and_allow_rules() {
     b.sh(OPEN_FUSE);
     let out = h.run_bundle(&b);
     assert_ne!(out.code, 0, "{out}");
-    assert!(out.stderr.contains("Operation not permitted"), "denied open must be EPERM{out}");
+    assert!(
+        out.stderr.contains("Operation not permitted"),
+        "denied open must be EPERM{out}"
+    );
 
     // An allow rule for it.
-    let rules = b.config["linux"]["resources"]["devices"].as_array().unwrap().clone();
+    let rules = b.config["linux"]["resources"]["devices"]
+        .as_array()
+        .unwrap()
+        .clone();
     let mut allowed = rules.clone();
     allowed.push(json!({"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rwm"}));
     b.set("/linux/resources/devices", json!(allowed));
     let out = h.run_bundle(&b);
-    assert!(!out.stderr.contains("Operation not permitted"), "allowed open must pass the filter{out}");
+    assert!(
+        !out.stderr.contains("Operation not permitted"),
+        "allowed open must pass the filter{out}"
+    );
     if fuse_driver {
         assert_eq!(out.code, 0, "{out}");
         assert!(out.stdout.contains("OPENED"), "{out}");
@@ -52,15 +64,22 @@ fn devices_default_deny_and_allow_rules() {
 
     // The default list keeps working: null, zero, full, urandom, tty, ptmx.
     b.set("/linux/resources/devices", json!(rules));
-    b.sh("echo x > /dev/null && head -c 1 /dev/zero >/dev/null && head -c 1 /dev/urandom >/dev/null \
-          && echo x > /dev/full; exec 3<>/dev/ptmx && echo PTMX-OK");
+    b.sh(
+        "echo x > /dev/null && head -c 1 /dev/zero >/dev/null && head -c 1 /dev/urandom >/dev/null \
+          && echo x > /dev/full; exec 3<>/dev/ptmx && echo PTMX-OK",
+    );
     let out = h.run_bundle(&b);
-    assert!(out.stderr.contains("No space left on device"), "/dev/full opens{out}");
+    assert!(
+        out.stderr.contains("No space left on device"),
+        "/dev/full opens{out}"
+    );
     assert!(out.stdout.contains("PTMX-OK"), "{out}");
 
     // mknod of any device is allowed (runc's list), using the node is not.
     for set in ["bounding", "effective", "permitted"] {
-        let caps = b.config["process"]["capabilities"][set].as_array_mut().unwrap();
+        let caps = b.config["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap();
         if !caps.contains(&json!("CAP_MKNOD")) {
             caps.push(json!("CAP_MKNOD"));
         }
@@ -68,7 +87,10 @@ fn devices_default_deny_and_allow_rules() {
     b.sh("mknod /dev/blk b 7 0 && echo MKNOD-OK; head -c 1 /dev/blk");
     let out = h.run_bundle(&b);
     assert!(out.stdout.contains("MKNOD-OK"), "{out}");
-    assert!(out.stderr.contains("/dev/blk: Operation not permitted"), "{out}");
+    assert!(
+        out.stderr.contains("/dev/blk: Operation not permitted"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -91,7 +113,10 @@ fn pause_stops_and_resume_continues() {
     let out = h.run(&["pause", &id]);
     assert_one_line_error(&out, "does not exist");
     h.create_start(&b, &id);
-    assert!(wait_until(Duration::from_secs(10), || count() > 2), "counter never ran");
+    assert!(
+        wait_until(Duration::from_secs(10), || count() > 2),
+        "counter never ran"
+    );
     let out = h.run(&["resume", &id]);
     assert_one_line_error(&out, "container not paused");
 
@@ -106,7 +131,10 @@ fn pause_stops_and_resume_continues() {
 
     h.ok(&["resume", &id]);
     assert_eq!(h.state(&id)["status"], "running");
-    assert!(wait_until(Duration::from_secs(10), || count() > before + 2), "no progress after resume");
+    assert!(
+        wait_until(Duration::from_secs(10), || count() > before + 2),
+        "no progress after resume"
+    );
 
     h.ok(&["kill", &id, "KILL"]);
     h.wait_status(&id, "stopped");
@@ -145,9 +173,18 @@ fn update_raises_memory_max_without_restart() {
     assert_eq!(read(&dir, "memory.max"), (128u64 << 20).to_string());
 
     // Saved in state.json, for the next update and for whoever reads the config.
-    let st: Value = serde_json::from_str(&std::fs::read_to_string(h.state_dir(&id).join("state.json")).unwrap()).unwrap();
-    assert_eq!(st["config"]["linux"]["resources"]["memory"]["limit"], json!(128 << 20));
-    assert_eq!(st["config"]["linux"]["resources"]["pids"]["limit"], json!(42));
+    let st: Value = serde_json::from_str(
+        &std::fs::read_to_string(h.state_dir(&id).join("state.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        st["config"]["linux"]["resources"]["memory"]["limit"],
+        json!(128 << 20)
+    );
+    assert_eq!(
+        st["config"]["linux"]["resources"]["pids"]["limit"],
+        json!(42)
+    );
 
     // runc's checks: swap below the limit, and a limit below the current usage.
     let out = h.run(&["update", "--memory-swap", "1m", &id]);
@@ -190,15 +227,29 @@ fn events_stream_reports_oom_until_the_container_stops() {
     let mut b = Bundle::new();
     b.add_mount(json!({"destination": "/mnt", "type": "tmpfs", "source": "tmpfs", "options": ["size=512m"]}));
     b.sh("sleep 2; dd if=/dev/zero of=/mnt/f bs=1M count=256");
-    b.set("/linux/resources/memory", json!({"limit": 64 << 20, "swap": 64 << 20}));
+    b.set(
+        "/linux/resources/memory",
+        json!({"limit": 64 << 20, "swap": 64 << 20}),
+    );
     b.write();
     let id = h.id("evoom");
     h.create_start(&b, &id);
-    let ev = h.spawn(&["events", "--interval", "1s", &id]).wait_timeout(Duration::from_secs(60));
+    let ev = h
+        .spawn(&["events", "--interval", "1s", &id])
+        .wait_timeout(Duration::from_secs(60));
     assert_eq!(ev.code, 0, "{ev}");
-    let lines: Vec<Value> = ev.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = ev
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(lines.iter().any(|l| l["type"] == "stats"), "{ev}");
-    assert!(lines.iter().any(|l| l["type"] == "oom" && l["id"] == json!(id)), "{ev}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["type"] == "oom" && l["id"] == json!(id)),
+        "{ev}"
+    );
     h.ok(&["delete", &id]);
 }
 
@@ -214,7 +265,11 @@ fn kill_all_and_ps() {
     let id = h.id("killall");
     h.create_start(&b, &id);
     let dir = default_dir(&id);
-    assert!(wait_until(Duration::from_secs(10), || procs(&dir).len() == 3), "{:?}", procs(&dir));
+    assert!(
+        wait_until(Duration::from_secs(10), || procs(&dir).len() == 3),
+        "{:?}",
+        procs(&dir)
+    );
     let pids = procs(&dir);
 
     let out = h.ok(&["ps", "-f", "json", &id]);
@@ -224,12 +279,22 @@ fn kill_all_and_ps() {
     want.sort();
     assert_eq!(listed, want, "{out}");
     let out = h.ok(&["ps", &id]);
-    assert!(out.stdout.starts_with("UID") && out.stdout.contains("PID"), "{out}");
-    assert!(out.stdout.contains("sleep 1001") && out.stdout.contains("sleep 1002"), "{out}");
+    assert!(
+        out.stdout.starts_with("UID") && out.stdout.contains("PID"),
+        "{out}"
+    );
+    assert!(
+        out.stdout.contains("sleep 1001") && out.stdout.contains("sleep 1002"),
+        "{out}"
+    );
     assert_eq!(out.stdout.lines().count(), 4, "header + 3 processes{out}");
 
     h.ok(&["kill", "--all", &id, "KILL"]);
-    assert!(wait_until(Duration::from_secs(10), || procs(&dir).is_empty()), "{:?}", procs(&dir));
+    assert!(
+        wait_until(Duration::from_secs(10), || procs(&dir).is_empty()),
+        "{:?}",
+        procs(&dir)
+    );
     for p in pids {
         assert!(!pid_alive(p as i64), "{p} survived kill --all");
     }
@@ -287,10 +352,22 @@ fn cgroups_path_lands_where_runc_puts_it() {
     let tag = unique("cgp");
     let cases: Vec<(Option<String>, std::path::PathBuf)> = vec![
         (None, Default::default()),
-        (Some(format!("/{tag}-abs/c")), root.join(format!("{tag}-abs/c"))),
-        (Some(format!("{tag}-rel/c")), relative_dir(&format!("{tag}-rel/c"))),
-        (Some(format!("../../../{tag}-up")), relative_dir(&format!("{tag}-up"))),
-        (Some(format!("/../../{tag}-absup")), root.join(format!("{tag}-absup"))),
+        (
+            Some(format!("/{tag}-abs/c")),
+            root.join(format!("{tag}-abs/c")),
+        ),
+        (
+            Some(format!("{tag}-rel/c")),
+            relative_dir(&format!("{tag}-rel/c")),
+        ),
+        (
+            Some(format!("../../../{tag}-up")),
+            relative_dir(&format!("{tag}-up")),
+        ),
+        (
+            Some(format!("/../../{tag}-absup")),
+            root.join(format!("{tag}-absup")),
+        ),
     ];
     for (path, want) in cases {
         match &path {
@@ -299,16 +376,27 @@ fn cgroups_path_lands_where_runc_puts_it() {
         };
         b.write();
         let id = h.id("cgpath");
-        let want = if path.is_none() { default_dir(&id) } else { want };
+        let want = if path.is_none() {
+            default_dir(&id)
+        } else {
+            want
+        };
         h.create_start(&b, &id);
         assert!(want.is_dir(), "cgroupsPath {path:?}: no {}", want.display());
         let pid = h.pid(&id);
-        assert!(procs(&want).contains(&(pid as i32)), "cgroupsPath {path:?}: init not in {}", want.display());
+        assert!(
+            procs(&want).contains(&(pid as i32)),
+            "cgroupsPath {path:?}: init not in {}",
+            want.display()
+        );
         assert!(want.starts_with(&root));
         h.ok(&["delete", "-f", &id]);
         assert!(!want.exists(), "{} left after delete", want.display());
         // The intermediate directories are the caller's; remove ours.
-        if let Some(parent) = want.parent().filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(&tag))) {
+        if let Some(parent) = want.parent().filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&tag))
+        }) {
             let _ = std::fs::remove_dir(parent);
         }
     }

@@ -441,3 +441,117 @@ fn stdout_and_stderr_are_separate() {
     assert!(out.stderr.contains("to-err"), "{out}");
     assert!(!out.stdout.contains("to-err"), "{out}");
 }
+
+/// Options the kernel shows in mountinfo exactly as given in config.json.
+fn visible_option(o: &str) -> Option<String> {
+    let (k, v) = o.split_once('=').unwrap_or((o, ""));
+    match k {
+        "ro" | "nosuid" | "nodev" | "noexec" => Some(k.to_string()),
+        "size" | "gid" | "uid" => Some(o.to_string()),
+        // tmpfs does not show its default mode 1777
+        "mode" if v.trim_start_matches('0') == "1777" => None,
+        // mode=0620 is shown as mode=620
+        "mode" | "ptmxmode" => Some(format!("{k}={}", v.trim_start_matches('0'))),
+        _ => None,
+    }
+}
+
+#[test]
+fn every_configured_mount_shows_its_options() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    let out = h.sh(&mut b, "cat /proc/self/mountinfo");
+    let mounts = parse_mountinfo(&out.stdout);
+    for m in b.config["mounts"].as_array().unwrap() {
+        let dest = m["destination"].as_str().unwrap();
+        // The last mount at a mount point is the visible one.
+        let mi = mounts
+            .iter()
+            .rev()
+            .find(|x| x.mount_point == dest)
+            .unwrap_or_else(|| panic!("{dest} not mounted{out}"));
+        for o in m["options"].as_array().into_iter().flatten() {
+            if let Some(want) = visible_option(o.as_str().unwrap()) {
+                assert!(
+                    mi.has_opt(&want),
+                    "{dest}: option {want} missing in {mi:?}{out}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn domainname_is_configured_one() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.set("/domainname", json!("hull.example"));
+    let out = h.sh(&mut b, "cat /proc/sys/kernel/domainname");
+    assert_eq!(out.out(), "hull.example", "{out}");
+}
+
+#[test]
+fn oom_score_adj_is_applied() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.set("/process/oomScoreAdj", json!(123));
+    let out = h.sh(&mut b, "cat /proc/self/oom_score_adj");
+    assert_eq!(out.out(), "123", "{out}");
+}
+
+#[test]
+fn home_is_set_from_passwd_when_not_in_env() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.user(1000, 1000, &[]);
+    let out = h.sh(&mut b, "echo $HOME");
+    assert_eq!(out.out(), "/home/user", "{out}");
+    let mut b = Bundle::new();
+    b.env("HOME=/custom");
+    let out = h.sh(&mut b, "echo $HOME");
+    assert_eq!(out.out(), "/custom", "env wins over /etc/passwd{out}");
+}
+
+#[test]
+fn sysctls_are_applied_in_the_container() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.set(
+        "/linux/sysctl",
+        json!({"net.ipv4.ip_forward": "1", "kernel.shm_rmid_forced": "1"}),
+    );
+    let host_fwd = fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    let host_shm = fs::read_to_string("/proc/sys/kernel/shm_rmid_forced").unwrap();
+    let out = h.sh(
+        &mut b,
+        "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shm_rmid_forced",
+    );
+    assert_eq!(out.stdout, "1\n1\n", "{out}");
+    assert_eq!(
+        fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(),
+        host_fwd
+    );
+    assert_eq!(
+        fs::read_to_string("/proc/sys/kernel/shm_rmid_forced").unwrap(),
+        host_shm
+    );
+}
+
+#[test]
+fn dev_symlinks_exist() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    let out = h.sh(
+        &mut b,
+        "for l in fd stdin stdout stderr ptmx; do echo $l=$(readlink /dev/$l); done",
+    );
+    for want in [
+        "fd=/proc/self/fd",
+        "stdin=/proc/self/fd/0",
+        "stdout=/proc/self/fd/1",
+        "stderr=/proc/self/fd/2",
+        "ptmx=pts/ptmx",
+    ] {
+        assert!(out.stdout.lines().any(|l| l == want), "{want}{out}");
+    }
+}

@@ -69,7 +69,11 @@ fn detached_exec_writes_pid_file_in_container_pidns_and_cgroup() {
     assert!(pid_alive(pid), "exec'd process {pid} is not running");
     let ns = |p: i64, n: &str| fs::read_link(format!("/proc/{p}/ns/{n}")).unwrap();
     for n in ["pid", "mnt", "uts", "ipc", "net"] {
-        assert_eq!(ns(pid, n), ns(init, n), "{n} namespace differs from the init's");
+        assert_eq!(
+            ns(pid, n),
+            ns(init, n),
+            "{n} namespace differs from the init's"
+        );
     }
     assert_ne!(
         ns(pid, "pid"),
@@ -77,8 +81,17 @@ fn detached_exec_writes_pid_file_in_container_pidns_and_cgroup() {
         "exec'd process is in the host pid namespace"
     );
     let cg = |p: i64| fs::read_to_string(format!("/proc/{p}/cgroup")).unwrap();
-    let v2 = |s: String| s.lines().find(|l| l.starts_with("0::")).unwrap().to_string();
-    assert_eq!(v2(cg(pid)), v2(cg(init)), "exec'd process is not in the container's cgroup");
+    let v2 = |s: String| {
+        s.lines()
+            .find(|l| l.starts_with("0::"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        v2(cg(pid)),
+        v2(cg(init)),
+        "exec'd process is not in the container's cgroup"
+    );
     // Its root is the container's rootfs.
     let root = fs::metadata(format!("/proc/{pid}/root")).unwrap();
     let rootfs = fs::metadata(b.rootfs()).unwrap();
@@ -97,8 +110,19 @@ fn exec_as_user_and_group() {
     assert_eq!(out.out(), "uid=1000(user) gid=1000(user)", "{out}");
     let out = h.ok(&["exec", "-u", "1000:1000", "-g", "10", &id, "id", "-G"]);
     assert_eq!(out.out(), "1000 10", "{out}");
-    let out = h.ok(&["exec", "-u", "1000:1000", &id, "grep", "CapEff", "/proc/self/status"]);
-    assert!(out.out().ends_with("0000000000000000"), "a non-root exec keeps capabilities{out}");
+    let out = h.ok(&[
+        "exec",
+        "-u",
+        "1000:1000",
+        &id,
+        "grep",
+        "CapEff",
+        "/proc/self/status",
+    ]);
+    assert!(
+        out.out().ends_with("0000000000000000"),
+        "a non-root exec keeps capabilities{out}"
+    );
     let e = h.run(&["exec", "-u", "bob", &id, "id"]);
     assert_one_line_error(&e, "--user bob");
 }
@@ -122,7 +146,11 @@ fn exec_with_process_json() {
     let out = h.run(&["exec", "--process", p.to_str().unwrap(), &id]);
     assert_eq!(out.code, 7, "{out}");
     assert_eq!(out.out(), "from-process-json\n65534\n/etc", "{out}");
-    fs::write(&p, r#"{"args": [], "cwd": "/", "user": {"uid": 0, "gid": 0}}"#).unwrap();
+    fs::write(
+        &p,
+        r#"{"args": [], "cwd": "/", "user": {"uid": 0, "gid": 0}}"#,
+    )
+    .unwrap();
     assert_one_line_error(
         &h.run(&["exec", "--process", p.to_str().unwrap(), &id]),
         "process.args",
@@ -134,13 +162,26 @@ fn exec_cap_is_never_inheritable() {
     let h = Hull::new();
     let (_b, id, _) = running(&h, "excap");
     let out = h.ok(&[
-        "exec", "--cap", "CAP_SYS_ADMIN", &id, "grep", "-E", "^Cap(Inh|Eff)", "/proc/self/status",
+        "exec",
+        "--cap",
+        "CAP_SYS_ADMIN",
+        &id,
+        "grep",
+        "-E",
+        "^Cap(Inh|Eff)",
+        "/proc/self/status",
     ]);
     let inh = status_field(&out.stdout, "CapInh").unwrap();
     let eff = u64::from_str_radix(status_field(&out.stdout, "CapEff").unwrap(), 16).unwrap();
-    assert_eq!(inh, "0000000000000000", "--cap must not add inheritable{out}");
+    assert_eq!(
+        inh, "0000000000000000",
+        "--cap must not add inheritable{out}"
+    );
     assert!(eff & (1 << 21) != 0, "CAP_SYS_ADMIN not effective{out}");
-    assert_one_line_error(&h.run(&["exec", "--cap", "CAP_BOGUS", &id, "true"]), "--cap");
+    assert_one_line_error(
+        &h.run(&["exec", "--cap", "CAP_BOGUS", &id, "true"]),
+        "--cap",
+    );
 }
 
 #[test]
@@ -170,7 +211,13 @@ fn exec_terminal_rules_like_runc() {
     assert_one_line_error(&h.run(&["exec", "-d", "-t", &id, "true"]), "console socket");
     let sock = b.path().join("nope.sock");
     assert_one_line_error(
-        &h.run(&["exec", "--console-socket", sock.to_str().unwrap(), &id, "true"]),
+        &h.run(&[
+            "exec",
+            "--console-socket",
+            sock.to_str().unwrap(),
+            &id,
+            "true",
+        ]),
         "console socket",
     );
 }

@@ -21,10 +21,21 @@ fn helper() -> PathBuf {
         return out;
     }
     let rustc = Path::new(env!("CARGO")).with_file_name("rustc");
-    let rustc = if rustc.exists() { rustc } else { PathBuf::from("rustc") };
+    let rustc = if rustc.exists() {
+        rustc
+    } else {
+        PathBuf::from("rustc")
+    };
     let tmp = tmp_base().join(format!(".hull_helper-{}", unique("b")));
     let st = std::process::Command::new(&rustc)
-        .args(["--edition", "2021", "-O", "-C", "target-feature=+crt-static", "-o"])
+        .args([
+            "--edition",
+            "2021",
+            "-O",
+            "-C",
+            "target-feature=+crt-static",
+            "-o",
+        ])
         .arg(&tmp)
         .arg(&src)
         .status()
@@ -97,8 +108,14 @@ fn listen_fds_socket_is_usable_as_fd_3() {
     use std::os::fd::AsRawFd;
     let fd = listener.as_raw_fd();
     let id = h.id("listen");
+    // Move it to fd 3 (unless it already is fd 3).
+    let redirect = if fd == 3 {
+        String::new()
+    } else {
+        format!("exec 3<&{fd} {fd}<&-;")
+    };
     let cmd = format!(
-        "exec 3<&{fd} {fd}<&-; export LISTEN_FDS=1 LISTEN_PID=$$; exec {hull} --root {root} run -d -b {b} {id}",
+        "{redirect} export LISTEN_FDS=1 LISTEN_PID=$$; exec {hull} --root {root} run -d -b {b} {id}",
         hull = hull_bin().display(),
         root = h.root_str(),
         b = b.path_str(),
@@ -118,7 +135,9 @@ fn notify_socket_forwards_ready_with_mainpid() {
     let h = Hull::new();
     let mut b = Bundle::new();
     install_helper(&b);
-    b.sh("hull_helper notify STATUS=starting; sleep 1; hull_helper notify READY=1; exec sleep 1000");
+    b.sh(
+        "hull_helper notify STATUS=starting; sleep 1; hull_helper notify READY=1; exec sleep 1000",
+    );
     b.write();
     let name = format!("hull-test-notify-{}", unique("n"));
     use std::os::linux::net::SocketAddrExt;
@@ -149,7 +168,9 @@ fn notify_socket_forwards_ready_with_mainpid() {
     // The init's env points at the proxy socket inside the container.
     let env = h.ok(&["exec", &id, "sh", "-c", "tr '\\0' '\\n' < /proc/1/environ"]);
     assert!(
-        env.stdout.lines().any(|l| l == "NOTIFY_SOCKET=/run/notify/notify.sock"),
+        env.stdout
+            .lines()
+            .any(|l| l == "NOTIFY_SOCKET=/run/notify/notify.sock"),
         "{env}"
     );
 }

@@ -16,7 +16,9 @@ fn strings(v: &Value, what: &str) -> Vec<String> {
 }
 
 fn enabled(v: &Value, what: &str) -> bool {
-    let o = v.as_object().unwrap_or_else(|| panic!("{what} must be an object: {v}"));
+    let o = v
+        .as_object()
+        .unwrap_or_else(|| panic!("{what} must be an object: {v}"));
     o["enabled"]
         .as_bool()
         .unwrap_or_else(|| panic!("{what}.enabled must be a boolean: {v}"))
@@ -29,7 +31,9 @@ fn features_validate_against_the_schema() {
     assert_eq!(out.code, 0, "{out}");
     let f: Value = serde_json::from_str(&out.stdout).expect("features is JSON");
     let version = |k: &str| {
-        let v = f[k].as_str().unwrap_or_else(|| panic!("{k} is required: {f}"));
+        let v = f[k]
+            .as_str()
+            .unwrap_or_else(|| panic!("{k} is required: {f}"));
         let parts: Vec<&str> = v.split(['.', '-', '+']).collect();
         assert!(
             parts.len() >= 3 && parts[..3].iter().all(|p| p.parse::<u32>().is_ok()),
@@ -39,25 +43,50 @@ fn features_validate_against_the_schema() {
     version("ociVersionMin");
     version("ociVersionMax");
     let hooks = strings(&f["hooks"], "hooks");
-    for k in ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"] {
+    for k in [
+        "prestart",
+        "createRuntime",
+        "createContainer",
+        "startContainer",
+        "poststart",
+        "poststop",
+    ] {
         assert!(hooks.iter().any(|h| h == k), "hook {k} missing");
     }
     let opts = strings(&f["mountOptions"], "mountOptions");
-    for k in ["ro", "rw", "nosuid", "nodev", "noexec", "bind", "rbind", "rprivate", "strictatime"] {
+    for k in [
+        "ro",
+        "rw",
+        "nosuid",
+        "nodev",
+        "noexec",
+        "bind",
+        "rbind",
+        "rprivate",
+        "strictatime",
+    ] {
         assert!(opts.iter().any(|o| o == k), "mount option {k} missing");
     }
     // Options hull only tolerates are not claimed.
     for k in ["rro", "rrw", "tmpcopyup", "idmap"] {
-        assert!(!opts.iter().any(|o| o == k), "{k} is claimed but not implemented");
+        assert!(
+            !opts.iter().any(|o| o == k),
+            "{k} is claimed but not implemented"
+        );
     }
-    for (k, v) in f["annotations"].as_object().expect("annotations is an object") {
+    for (k, v) in f["annotations"]
+        .as_object()
+        .expect("annotations is an object")
+    {
         assert!(v.is_string(), "annotation {k} must be a string");
     }
     assert!(f["annotations"]["io.github.hull.version"].is_string());
 
     let l = &f["linux"];
     let ns = strings(&l["namespaces"], "linux.namespaces");
-    let known = ["mount", "pid", "network", "uts", "ipc", "user", "cgroup", "time"];
+    let known = [
+        "mount", "pid", "network", "uts", "ipc", "user", "cgroup", "time",
+    ];
     for n in &ns {
         assert!(known.contains(&n.as_str()), "unknown namespace type {n}");
     }
@@ -68,7 +97,10 @@ fn features_validate_against_the_schema() {
     assert!(caps.len() >= 38, "all known capabilities: {caps:?}");
     for c in &caps {
         assert!(
-            c.starts_with("CAP_") && c[4..].chars().all(|ch| ch.is_ascii_uppercase() || ch == '_'),
+            c.starts_with("CAP_")
+                && c[4..]
+                    .chars()
+                    .all(|ch| ch.is_ascii_uppercase() || ch == '_'),
             "capability {c} does not match ^CAP_[A-Z_]+$"
         );
     }
@@ -86,7 +118,13 @@ fn features_validate_against_the_schema() {
     for a in &acts {
         assert!(a.starts_with("SCMP_ACT_"), "{a}");
     }
-    for a in ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_TRAP", "SCMP_ACT_TRACE"] {
+    for a in [
+        "SCMP_ACT_ALLOW",
+        "SCMP_ACT_ERRNO",
+        "SCMP_ACT_KILL",
+        "SCMP_ACT_TRAP",
+        "SCMP_ACT_TRACE",
+    ] {
         assert!(acts.iter().any(|x| x == a), "{a} missing");
     }
     let ops = strings(&sc["operators"], "seccomp.operators");
@@ -108,7 +146,10 @@ fn features_validate_against_the_schema() {
     assert_eq!(enabled(&l["apparmor"], "linux.apparmor"), apparmor);
     enabled(&l["selinux"], "linux.selinux");
     assert!(!enabled(&l["intelRdt"], "linux.intelRdt"));
-    assert!(!enabled(&l["mountExtensions"]["idmap"], "linux.mountExtensions.idmap"));
+    assert!(!enabled(
+        &l["mountExtensions"]["idmap"],
+        "linux.mountExtensions.idmap"
+    ));
     // No nulls anywhere: the schema has no nullable field.
     assert!(!out.stdout.contains("null"), "{}", out.stdout);
 }

@@ -38,7 +38,12 @@ fn entries(host_log: &Path) -> Vec<Entry> {
             let var = it.next().unwrap().to_string();
             let state = serde_json::from_str(it.next().unwrap_or(""))
                 .unwrap_or_else(|e| panic!("hook got no state JSON on stdin ({e}): {l}"));
-            Entry { kind, mnt, var, state }
+            Entry {
+                kind,
+                mnt,
+                var,
+                state,
+            }
         })
         .collect()
 }
@@ -107,7 +112,11 @@ fn hooks_run_in_order_in_the_right_namespace_with_state() {
         assert_eq!(x.var, format!("var-{}", x.kind), "hook env not honoured");
         assert_eq!(x.state["id"], json!(id), "{}", x.kind);
         assert_eq!(x.state["bundle"], json!(b.path_str()), "{}", x.kind);
-        assert_eq!(x.state["annotations"]["org.hull.test"], "hooks", "{}", x.kind);
+        assert_eq!(
+            x.state["annotations"]["org.hull.test"], "hooks",
+            "{}",
+            x.kind
+        );
         let (status, want_pid) = match x.kind.as_str() {
             "poststart" => ("running", pid),
             "poststop" => ("stopped", 0),
@@ -132,10 +141,14 @@ fn hook_timeout_kills_the_hook_and_fails_create_without_residue() {
     let out = h.run(&["create", "-b", b.path_str(), &id]);
     assert_one_line_error(&out, "timed out");
     assert!(out.stderr.contains("createRuntime"), "{out}");
-    assert!(start.elapsed() < Duration::from_secs(10), "timeout not enforced");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "timeout not enforced"
+    );
     assert_no_residue(&h, &b, &id);
     assert!(
-        wait_until(Duration::from_secs(3), || procs_with_cmdline("sleep 37").is_empty()),
+        wait_until(Duration::from_secs(3), || procs_with_cmdline("sleep 37")
+            .is_empty()),
         "the hook's child survived its timeout"
     );
 }
@@ -153,8 +166,14 @@ fn failing_prestart_and_createcontainer_fail_create_without_residue() {
         b.write();
         let id = h.id("hookfail");
         let out = h.run(&["run", "-b", b.path_str(), &id]);
-        assert_ne!(out.code, 0, "{kind}: a failing hook must fail the container{out}");
-        assert!(out.stderr.contains(kind), "{kind}: error names the hook{out}");
+        assert_ne!(
+            out.code, 0,
+            "{kind}: a failing hook must fail the container{out}"
+        );
+        assert!(
+            out.stderr.contains(kind),
+            "{kind}: error names the hook{out}"
+        );
         assert_no_residue(&h, &b, &id);
     }
 }

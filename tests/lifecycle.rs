@@ -534,3 +534,54 @@ fn state_is_stable_and_list_shows_stopped() {
         .expect("listed");
     assert_eq!(e["status"], "stopped", "{j}");
 }
+
+#[test]
+fn start_after_created_init_was_killed() {
+    let h = Hull::new();
+    let (b, out_dir) = marker_bundle();
+    let id = h.id("deadc");
+    h.ok(&["create", "-b", b.path_str(), &id]);
+    let pid = h.pid(&id);
+    kill_pid(pid as i32, 9);
+    assert!(wait_until(WAIT_TIMEOUT, || !pid_alive(pid)));
+    h.wait_status(&id, "stopped");
+    let out = h.run(&["start", &id]);
+    assert_one_line_error(&out, "cannot start a container that has stopped");
+    assert!(!out_dir.join("started").exists());
+    h.ok(&["delete", &id]);
+    assert_no_residue(&h, &b, &id);
+}
+
+#[test]
+fn output_to_a_closed_pipe_does_not_panic() {
+    // `hull list | head -1` style use: stdout's reader is gone.
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.args(&["sleep", "1000"]);
+    b.write();
+    let id = h.id("pipe");
+    h.ok(&["create", "-b", b.path_str(), &id]);
+    for args in [
+        &["state", id.as_str()][..],
+        &["list"],
+        &["list", "-f", "json"],
+    ] {
+        let (r, w) = std::io::pipe().unwrap();
+        drop(r);
+        let err = h.dir.join("pipe.err");
+        let out = std::process::Command::new(hull_bin())
+            .args(["--root", h.root_str()])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(w)
+            .stderr(fs::File::create(&err).unwrap())
+            .status()
+            .unwrap();
+        let stderr = fs::read_to_string(&err).unwrap();
+        assert!(
+            !stderr.contains("panicked") && stderr.trim_end().lines().count() <= 1,
+            "hull {args:?} > closed pipe: {out:?}, stderr: {stderr}"
+        );
+    }
+    assert_eq!(h.status(&id).as_deref(), Some("created"));
+}

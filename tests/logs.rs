@@ -11,7 +11,10 @@ fn last_error(log: &std::path::Path) -> Value {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
         .collect();
     for l in &lines {
-        assert!(l["level"].is_string() && l["msg"].is_string() && l["time"].is_string(), "{l}");
+        assert!(
+            l["level"].is_string() && l["msg"].is_string() && l["time"].is_string(),
+            "{l}"
+        );
     }
     lines
         .iter()
@@ -58,7 +61,12 @@ fn engine_matched_error_texts() {
     let l = log.to_str().unwrap();
     let out = h.run(&["--log", l, "--log-format", "json", "kill", "nope", "9"]);
     assert_one_line_error(&out, "does not exist");
-    assert!(last_error(&log)["msg"].as_str().unwrap().contains("does not exist"));
+    assert!(
+        last_error(&log)["msg"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist")
+    );
     assert_one_line_error(&h.run(&["state", "nope"]), "does not exist");
     assert_one_line_error(&h.run(&["delete", "nope"]), "does not exist");
     assert_one_line_error(&h.run(&["exec", "nope", "true"]), "does not exist");
@@ -71,6 +79,11 @@ fn engine_matched_error_texts() {
     h.wait_status(&id, "stopped");
     let out = h.run(&["--log", l, "--log-format", "json", "kill", &id, "9"]);
     assert_one_line_error(&out, "container not running");
-    assert!(last_error(&log)["msg"].as_str().unwrap().contains("container not running"));
+    assert!(
+        last_error(&log)["msg"]
+            .as_str()
+            .unwrap()
+            .contains("container not running")
+    );
     h.ok(&["delete", &id]);
 }

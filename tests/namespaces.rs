@@ -311,3 +311,42 @@ fn hostname_without_uts_namespace_is_rejected() {
     );
     assert_no_residue(&h, &b, &id);
 }
+
+#[test]
+fn join_namespaces_of_another_container() {
+    // Pod style: the second container joins the first one's pid, ipc and
+    // network namespaces through /proc/<pid>/ns/*.
+    let h = Hull::new();
+    let mut first = Bundle::new();
+    first.args(&["sleep", "1000"]);
+    first.write();
+    let a = h.id("pod-a");
+    h.create_start(&first, &a);
+    let pid = h.pid(&a);
+    let ino = |n: &str| fs::metadata(format!("/proc/{pid}/ns/{n}")).unwrap().ino();
+
+    let mut second = Bundle::new();
+    for (oci, n) in [("pid", "pid"), ("ipc", "ipc"), ("network", "net")] {
+        second.add_namespace(oci, Some(&format!("/proc/{pid}/ns/{n}")));
+    }
+    let out = h.sh(
+        &mut second,
+        "for n in pid ipc net; do readlink /proc/self/ns/$n; done; echo pid=$$; cat /proc/1/cmdline | tr '\\0' ' '",
+    );
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(ns_inode(lines[0]), Some(ino("pid")), "{out}");
+    assert_eq!(ns_inode(lines[1]), Some(ino("ipc")), "{out}");
+    assert_eq!(ns_inode(lines[2]), Some(ino("net")), "{out}");
+    assert_ne!(
+        lines[3], "pid=1",
+        "joined pid namespace already has a pid 1{out}"
+    );
+    assert_eq!(
+        lines[4].trim(),
+        "sleep 1000",
+        "pid 1 is the first container's{out}"
+    );
+    // The first container is unaffected.
+    assert_eq!(h.status(&a).as_deref(), Some("running"));
+    assert!(pid_alive(pid));
+}

@@ -312,3 +312,32 @@ fn run_with_a_long_id() {
     assert_eq!(out.stdout, "long-ok\n", "{out}");
     assert_no_residue(&h, &b, &id);
 }
+
+#[test]
+fn run_returns_when_init_exits_leaving_children() {
+    // With and without a pid namespace: `run` relays init's exit code
+    // promptly, even though a child still holds stdout, and the child is
+    // gone afterwards.
+    for pidns in [true, false] {
+        let h = Hull::new();
+        let mut b = Bundle::new();
+        if !pidns {
+            b.remove_namespace("pid");
+        }
+        b.sh("sleep 1000 & echo started; exit 5");
+        b.write();
+        let id = h.id("orphan");
+        let start = std::time::Instant::now();
+        let out = h
+            .spawn(&["run", "-b", b.path_str(), &id])
+            .wait_timeout(std::time::Duration::from_secs(20));
+        assert_eq!(out.code, 5, "pidns={pidns}{out}");
+        assert_eq!(out.stdout, "started\n", "{out}");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "run took {:?}",
+            start.elapsed()
+        );
+        assert_no_residue(&h, &b, &id);
+    }
+}

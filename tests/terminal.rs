@@ -35,8 +35,13 @@ fn receive_master(listener: UnixListener) -> OwnedFd {
     let mut buf = [0u8; 256];
     let mut iov = [std::io::IoSliceMut::new(&mut buf)];
     let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty())
-        .expect("recvmsg on the console socket");
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .expect("recvmsg on the console socket");
     for c in msg.cmsgs().unwrap() {
         if let ControlMessageOwned::ScmRights(fds) = c {
             // SAFETY (test): SCM_RIGHTS gave us this fd.
@@ -96,7 +101,10 @@ fn console_socket_receives_a_working_pty() {
     let master = receiver.join().unwrap();
     let text = read_until(&master, WAIT_TIMEOUT, |t| t.contains("/dev/pts/"));
     assert!(text.contains("exec-tty"), "{text:?}");
-    assert!(text.contains("/dev/pts/"), "exec'd process has no pty: {text:?}");
+    assert!(
+        text.contains("/dev/pts/"),
+        "exec'd process has no pty: {text:?}"
+    );
 }
 
 /// Spawns hull with a pty as its stdio (a real terminal, as a person at a shell has).
@@ -147,7 +155,10 @@ fn foreground_run_with_terminal_in_a_real_pty() {
         text.contains("/dev/pts/") || text.contains("/dev/console"),
         "tty printed no terminal: {text:?}"
     );
-    assert!(text.contains("33 77"), "hull did not pass its window size: {text:?}");
+    assert!(
+        text.contains("33 77"),
+        "hull did not pass its window size: {text:?}"
+    );
     // A resize of hull's terminal reaches the container's (SIGWINCH → TIOCSWINSZ).
     let name = nix::unistd::ttyname(slave.as_fd()).unwrap();
     let st = Command::new("stty")
@@ -185,8 +196,10 @@ fn foreground_exec_with_tty_in_a_real_pty() {
     let id = h.id("fgexec");
     h.ok(&["run", "-d", "-b", b.path_str(), &id]);
     h.wait_status(&id, "running");
-    let (mut child, master, _slave) =
-        spawn_in_pty(&h, &["exec", "-t", &id, "sh", "-c", "tty; stty size; exit 4"]);
+    let (mut child, master, _slave) = spawn_in_pty(
+        &h,
+        &["exec", "-t", &id, "sh", "-c", "tty; stty size; exit 4"],
+    );
     let text = read_until(&master, WAIT_TIMEOUT, |t| t.contains("33 77"));
     assert!(text.contains("/dev/pts/"), "{text:?}");
     assert!(text.contains("33 77"), "{text:?}");
@@ -211,7 +224,14 @@ fn detached_terminal_needs_a_console_socket() {
     b.write();
     let sock = b.path().join("x.sock");
     let _l = UnixListener::bind(&sock).unwrap();
-    let out = h.run(&["create", "--console-socket", sock.to_str().unwrap(), "-b", b.path_str(), &id]);
+    let out = h.run(&[
+        "create",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "-b",
+        b.path_str(),
+        &id,
+    ]);
     assert_one_line_error(&out, "process.terminal is false");
     assert_no_residue(&h, &b, &id);
     let _ = fs::remove_file(&sock);

@@ -80,8 +80,7 @@ pub fn apply(dir: &Path, c: &LinuxCpu) -> Result<()> {
         // is in place, so on failure it is written again after cpu.max, like runc does.
         let mut burst_pending = None;
         if let Some(b) = c.burst() {
-            if let Err(e) = fs::write(dir, "cpu.max.burst", &b.to_string(), &format!("{F}.burst"))
-            {
+            if let Err(e) = fs::write(dir, "cpu.max.burst", &b.to_string(), &format!("{F}.burst")) {
                 if max.is_none() {
                     return Err(e);
                 }
@@ -136,8 +135,18 @@ mod tests {
     #[test]
     fn realtime_is_refused_by_name() {
         let c: LinuxCpu = serde_json::from_str(r#"{"realtimeRuntime": 950000}"#).unwrap();
-        assert!(validate(&c).unwrap_err().to_string().contains("cpu.realtimeRuntime"));
+        assert!(
+            validate(&c)
+                .unwrap_err()
+                .to_string()
+                .contains("cpu.realtimeRuntime")
+        );
         let c: LinuxCpu = serde_json::from_str(r#"{"realtimePeriod": 1000000}"#).unwrap();
-        assert!(validate(&c).unwrap_err().to_string().contains("cpu.realtimePeriod"));
+        assert!(
+            validate(&c)
+                .unwrap_err()
+                .to_string()
+                .contains("cpu.realtimePeriod")
+        );
     }
 }

@@ -187,7 +187,13 @@ pub fn compile(rules: &[Rule]) -> Option<Vec<Insn>> {
         let mut b = Vec::new();
         match r.kind {
             Kind::All => {}
-            Kind::Block => b.push(Insn::new(op::JNE_K, 2, 0, NEXT, bpf::DEVCG_DEV_BLOCK as i32)),
+            Kind::Block => b.push(Insn::new(
+                op::JNE_K,
+                2,
+                0,
+                NEXT,
+                bpf::DEVCG_DEV_BLOCK as i32,
+            )),
             Kind::Char => b.push(Insn::new(op::JNE_K, 2, 0, NEXT, bpf::DEVCG_DEV_CHAR as i32)),
         }
         if r.access != RWM {
@@ -308,7 +314,16 @@ mod tests {
     fn check_all(rules: &[Rule]) {
         let prog = compile(rules);
         for kind in [Kind::Char, Kind::Block] {
-            for (ma, mi) in [(1, 3), (1, 5), (5, 0), (5, 1), (136, 7), (10, 229), (8, 0), (0, 0)] {
+            for (ma, mi) in [
+                (1, 3),
+                (1, 5),
+                (5, 0),
+                (5, 1),
+                (136, 7),
+                (10, 229),
+                (8, 0),
+                (0, 0),
+            ] {
                 for acc in 1..=7 {
                     let want = decide(rules, kind, ma, mi, acc);
                     let got = prog.as_ref().is_none_or(|p| run(p, kind, ma, mi, acc));
@@ -353,7 +368,12 @@ mod tests {
         assert!(compile(&allow_all).is_none());
         // A deny after the defaults still needs a program.
         let mut some = rules_for(None).unwrap();
-        some.push(parse(&spec(r#"[{"allow": false, "type": "c", "major": 1, "minor": 3, "access": "rwm"}]"#)).unwrap()[0]);
+        some.push(
+            parse(&spec(
+                r#"[{"allow": false, "type": "c", "major": 1, "minor": 3, "access": "rwm"}]"#,
+            ))
+            .unwrap()[0],
+        );
         check_all(&some);
         assert!(!run(&compile(&some).unwrap(), Kind::Char, 1, 3, R));
     }
@@ -371,14 +391,26 @@ mod tests {
     #[test]
     fn bad_rules_name_their_field() {
         let e = parse(&spec(r#"[{"allow": true, "type": "c", "access": ""}]"#)).unwrap_err();
-        assert!(e.to_string().starts_with("linux.resources.devices[0].access"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("linux.resources.devices[0].access"),
+            "{e}"
+        );
         let e = parse(&spec(r#"[{"allow": true, "type": "c", "access": "rx"}]"#)).unwrap_err();
         assert!(e.to_string().contains("devices[0].access"), "{e}");
-        let e = parse(&spec(r#"[{"allow": true}, {"allow": true, "type": "p", "access": "r"}]"#))
-            .unwrap_err();
-        assert!(e.to_string().contains("devices[0].access") || e.to_string().contains("devices[1].type"), "{e}");
-        let e = parse(&spec(r#"[{"allow": true, "type": "c", "major": -2, "access": "r"}]"#))
-            .unwrap_err();
+        let e = parse(&spec(
+            r#"[{"allow": true}, {"allow": true, "type": "p", "access": "r"}]"#,
+        ))
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("devices[0].access")
+                || e.to_string().contains("devices[1].type"),
+            "{e}"
+        );
+        let e = parse(&spec(
+            r#"[{"allow": true, "type": "c", "major": -2, "access": "r"}]"#,
+        ))
+        .unwrap_err();
         assert!(e.to_string().contains("devices[0].major"), "{e}");
     }
 }

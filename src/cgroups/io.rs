@@ -111,7 +111,12 @@ pub fn apply(dir: &Path, b: &LinuxBlockIo) -> Result<()> {
         } else {
             ("io.weight", blkio_to_io_weight(w))
         };
-        fs::write(dir, file, &format!("{}:{} {v}", d.major(), d.minor()), &field)?;
+        fs::write(
+            dir,
+            file,
+            &format!("{}:{} {v}", d.major(), d.minor()),
+            &field,
+        )?;
     }
     for line in io_max_lines(b) {
         fs::write(dir, "io.max", &line, &format!("{F}.throttle*"))?;

@@ -74,7 +74,8 @@ pub fn validate(m: &LinuxMemory) -> Result<()> {
     if m.disable_oom_killer() == Some(true) {
         bail!("{F}.disableOOMKiller: the OOM killer cannot be disabled in cgroup v2");
     }
-    swap_v2(m.swap().unwrap_or(0), m.limit().unwrap_or(0)).map_err(|e| anyhow::anyhow!("{F}.swap: {e}"))?;
+    swap_v2(m.swap().unwrap_or(0), m.limit().unwrap_or(0))
+        .map_err(|e| anyhow::anyhow!("{F}.swap: {e}"))?;
     Ok(())
 }
 
@@ -151,16 +152,42 @@ mod tests {
     #[test]
     fn v1_only_settings_are_refused_by_name() {
         let m: LinuxMemory = serde_json::from_str(r#"{"swappiness": 10}"#).unwrap();
-        assert!(validate(&m).unwrap_err().to_string().contains("memory.swappiness"));
+        assert!(
+            validate(&m)
+                .unwrap_err()
+                .to_string()
+                .contains("memory.swappiness")
+        );
         let m: LinuxMemory = serde_json::from_str(r#"{"kernel": 1000000}"#).unwrap();
-        assert!(validate(&m).unwrap_err().to_string().contains("memory.kernel:"));
+        assert!(
+            validate(&m)
+                .unwrap_err()
+                .to_string()
+                .contains("memory.kernel:")
+        );
         let m: LinuxMemory = serde_json::from_str(r#"{"kernelTCP": 1000000}"#).unwrap();
-        assert!(validate(&m).unwrap_err().to_string().contains("memory.kernelTCP"));
+        assert!(
+            validate(&m)
+                .unwrap_err()
+                .to_string()
+                .contains("memory.kernelTCP")
+        );
         let m: LinuxMemory = serde_json::from_str(r#"{"disableOOMKiller": true}"#).unwrap();
-        assert!(validate(&m).unwrap_err().to_string().contains("disableOOMKiller"));
+        assert!(
+            validate(&m)
+                .unwrap_err()
+                .to_string()
+                .contains("disableOOMKiller")
+        );
         let m: LinuxMemory = serde_json::from_str(r#"{"limit": 100, "swap": 50}"#).unwrap();
-        assert!(validate(&m).unwrap_err().to_string().contains("memory.swap:"));
-        let m: LinuxMemory = serde_json::from_str(r#"{"limit": -1, "disableOOMKiller": false}"#).unwrap();
+        assert!(
+            validate(&m)
+                .unwrap_err()
+                .to_string()
+                .contains("memory.swap:")
+        );
+        let m: LinuxMemory =
+            serde_json::from_str(r#"{"limit": -1, "disableOOMKiller": false}"#).unwrap();
         assert!(validate(&m).is_ok());
     }
 }

@@ -122,28 +122,52 @@ mod tests {
     #[test]
     fn no_limit_needs_no_controller() {
         assert!(requirements(None).is_empty());
-        let r = res(r#"{"devices": [{"allow": false, "access": "rwm"}], "memory": {}, "cpu": {},
-                        "pids": {"limit": 0}, "blockIO": {}, "hugepageLimits": []}"#);
-        assert!(requirements(Some(&r)).is_empty(), "{:?}", requirements(Some(&r)));
+        let r = res(
+            r#"{"devices": [{"allow": false, "access": "rwm"}], "memory": {}, "cpu": {},
+                        "pids": {"limit": 0}, "blockIO": {}, "hugepageLimits": []}"#,
+        );
+        assert!(
+            requirements(Some(&r)).is_empty(),
+            "{:?}",
+            requirements(Some(&r))
+        );
     }
 
     #[test]
     fn each_limit_names_its_controller_and_field() {
-        let r = res(r#"{"memory": {"limit": 1048576}, "cpu": {"shares": 512, "cpus": "0"},
+        let r = res(
+            r#"{"memory": {"limit": 1048576}, "cpu": {"shares": 512, "cpus": "0"},
                         "pids": {"limit": 10}, "hugepageLimits": [{"pageSize": "2MB", "limit": 0}],
-                        "blockIO": {"weight": 100}, "unified": {"memory.high": "1000000", "cgroup.max.depth": "2"}}"#);
+                        "blockIO": {"weight": 100}, "unified": {"memory.high": "1000000", "cgroup.max.depth": "2"}}"#,
+        );
         let got: Vec<&str> = requirements(Some(&r)).iter().map(|(c, _)| *c).collect();
-        assert_eq!(got, ["memory", "cpu", "cpuset", "pids", "io", "hugetlb", "memory"]);
-        assert!(requirements(Some(&r)).iter().any(|(_, f)| f == "linux.resources.pids.limit"));
+        assert_eq!(
+            got,
+            ["memory", "cpu", "cpuset", "pids", "io", "hugetlb", "memory"]
+        );
+        assert!(
+            requirements(Some(&r))
+                .iter()
+                .any(|(_, f)| f == "linux.resources.pids.limit")
+        );
     }
 
     #[test]
     fn v1_only_network_is_refused() {
         let e = validate(&res(r#"{"network": {"classID": 1048577}}"#)).unwrap_err();
-        assert!(e.to_string().starts_with("linux.resources.network.classID"), "{e}");
-        let e = validate(&res(r#"{"network": {"priorities": [{"name": "eth0", "priority": 1}]}}"#))
-            .unwrap_err();
-        assert!(e.to_string().starts_with("linux.resources.network.priorities"), "{e}");
+        assert!(
+            e.to_string().starts_with("linux.resources.network.classID"),
+            "{e}"
+        );
+        let e = validate(&res(
+            r#"{"network": {"priorities": [{"name": "eth0", "priority": 1}]}}"#,
+        ))
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("linux.resources.network.priorities"),
+            "{e}"
+        );
         let e = validate(&res(r#"{"unified": {"../../cgroup.procs": "1"}}"#)).unwrap_err();
         assert!(e.to_string().starts_with("linux.resources.unified"), "{e}");
     }

@@ -23,7 +23,9 @@ const RESERVED: [&str; 5] = [
 /// The controller a key belongs to ("cgroup" for core files), or why the key is refused.
 pub fn controller_of(key: &str) -> Result<&str, String> {
     if key.is_empty() || key.contains('/') || key.contains('\0') || key == "." || key == ".." {
-        return Err("must be a file name in the container's cgroup (no '/', not '.' or '..')".into());
+        return Err(
+            "must be a file name in the container's cgroup (no '/', not '.' or '..')".into(),
+        );
     }
     let Some((ctl, param)) = key.split_once('.') else {
         return Err("must be CONTROLLER.PARAMETER, e.g. memory.high".into());

@@ -66,7 +66,8 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
         bail!("container with id {} is not running", a.id);
     }
     let cg = crate::cgroups::Cgroup::at(&state.cgroup)?;
-    let stats = |cg: &crate::cgroups::Cgroup| json!({"type": "stats", "id": a.id, "data": cg.stats()});
+    let stats =
+        |cg: &crate::cgroups::Cgroup| json!({"type": "stats", "id": a.id, "data": cg.stats()});
     if a.stats {
         print(stats(&cg));
         return Ok(0);

@@ -101,12 +101,7 @@ fn from_file(path: &Path) -> Result<Process> {
         .with_context(|| format!("--process {}: cannot read it", path.display()))?;
     let de = &mut serde_json::Deserializer::from_str(&text);
     let p: Process = serde_path_to_error::deserialize(de).map_err(|e| {
-        anyhow::anyhow!(
-            "--process {}: {}: {}",
-            path.display(),
-            e.path(),
-            e.inner()
-        )
+        anyhow::anyhow!("--process {}: {}: {}", path.display(), e.path(), e.inner())
     })?;
     check(&p).with_context(|| format!("--process {}", path.display()))?;
     Ok(p)

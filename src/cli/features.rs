@@ -2,8 +2,7 @@
 //! do not have to guess from its version. Everything listed here is acted on; options hull
 //! only tolerates (rro, rrw, tmpcopyup) are left out.
 
-use anyhow::{Context, Result};
-use std::io::Write;
+use anyhow::Result;
 use serde_json::{Value, json};
 use std::str::FromStr;
 
@@ -119,16 +118,15 @@ const SECCOMP_FLAGS: [(&str, u32); 4] = [
     ("SECCOMP_FILTER_FLAG_TSYNC", 1),
     ("SECCOMP_FILTER_FLAG_LOG", 1 << 1),
     ("SECCOMP_FILTER_FLAG_SPEC_ALLOW", 1 << 2),
-    ("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", (1 << 5) | (1 << 3)),
+    (
+        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+        (1 << 5) | (1 << 3),
+    ),
 ];
 
 pub fn run(_a: Args) -> Result<i32> {
-    let text = serde_json::to_string_pretty(&features())? + "\n";
-    match std::io::stdout().write_all(text.as_bytes()) {
-        // `hull features | head` is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
-        r => r.map(|()| 0).context("writing to stdout"),
-    }
+    super::print(&(serde_json::to_string_pretty(&features())? + "\n"))?;
+    Ok(0)
 }
 
 fn host_has(path: &str, want: Option<&str>) -> bool {

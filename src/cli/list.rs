@@ -19,23 +19,25 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
             rows.push(st.public(status));
         }
     }
+    let mut out = String::new();
     if a.quiet {
         for r in &rows {
-            println!("{}", r["id"].as_str().unwrap_or_default());
+            out += &format!("{}\n", r["id"].as_str().unwrap_or_default());
         }
+        super::print(&out)?;
         return Ok(0);
     }
     match a.format.as_str() {
-        "json" => println!("{}", serde_json::to_string(&rows)?),
+        "json" => out = serde_json::to_string(&rows)? + "\n",
         "table" => {
-            println!(
-                "{:<12} {:<8} {:<10} {:<40} {:<31} OWNER",
+            out += &format!(
+                "{:<12} {:<8} {:<10} {:<40} {:<31} OWNER\n",
                 "ID", "PID", "STATUS", "BUNDLE", "CREATED"
             );
             for r in &rows {
                 let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
-                println!(
-                    "{:<12} {:<8} {:<10} {:<40} {:<31} {}",
+                out += &format!(
+                    "{:<12} {:<8} {:<10} {:<40} {:<31} {}\n",
                     s("id"),
                     r["pid"],
                     s("status"),
@@ -47,5 +49,6 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
         }
         other => anyhow::bail!("--format: invalid value {other:?} (expected table or json)"),
     }
+    super::print(&out)?;
     Ok(0)
 }

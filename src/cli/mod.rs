@@ -2,8 +2,8 @@
 
 mod create;
 mod delete;
-mod exec;
 mod events;
+mod exec;
 mod features;
 mod kill;
 mod list;
@@ -14,7 +14,6 @@ mod run;
 mod spec;
 mod start;
 mod state;
-mod unsupported;
 mod update;
 
 use anyhow::Result;
@@ -118,5 +117,14 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Resume(a) => resume::run(root, a),
         Command::Events(a) => events::run(root, a),
         Command::Update(a) => update::run(root, a),
+    }
+}
+
+/// Writes command output. A reader that went away (`hull list | head`) is not an error.
+pub fn print(text: &str) -> Result<()> {
+    use std::io::Write;
+    match std::io::stdout().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r.map_err(|e| anyhow::anyhow!("writing to stdout: {e}")),
     }
 }

@@ -112,10 +112,13 @@ fn read_resources(p: &Path) -> Result<Value> {
     } else {
         std::fs::read_to_string(p).with_context(|| format!("-r {}", p.display()))?
     };
-    let v: Value = serde_json::from_str(&text)
-        .with_context(|| format!("-r {}: not JSON", p.display()))?;
+    let v: Value =
+        serde_json::from_str(&text).with_context(|| format!("-r {}: not JSON", p.display()))?;
     if !v.is_object() {
-        bail!("-r {}: must be a JSON object (linux.resources)", p.display());
+        bail!(
+            "-r {}: must be a JSON object (linux.resources)",
+            p.display()
+        );
     }
     Ok(v)
 }
@@ -138,9 +141,17 @@ fn flags(a: &Args) -> Result<Value> {
     for (flag, ptr, val) in [
         ("memory", ["memory", "limit"], &a.memory),
         ("memory-swap", ["memory", "swap"], &a.memory_swap),
-        ("memory-reservation", ["memory", "reservation"], &a.memory_reservation),
+        (
+            "memory-reservation",
+            ["memory", "reservation"],
+            &a.memory_reservation,
+        ),
         ("kernel-memory", ["memory", "kernel"], &a.kernel_memory),
-        ("kernel-memory-tcp", ["memory", "kernelTCP"], &a.kernel_memory_tcp),
+        (
+            "kernel-memory-tcp",
+            ["memory", "kernelTCP"],
+            &a.kernel_memory_tcp,
+        ),
     ] {
         if let Some(s) = val {
             set(&ptr, json!(parse_bytes(flag, s)?));
@@ -239,6 +250,9 @@ mod tests {
     fn merge_keeps_unrelated_limits() {
         let mut base = json!({"memory": {"limit": 1, "swap": 2}, "pids": {"limit": 3}});
         merge(&mut base, json!({"memory": {"limit": 5}}));
-        assert_eq!(base, json!({"memory": {"limit": 5, "swap": 2}, "pids": {"limit": 3}}));
+        assert_eq!(
+            base,
+            json!({"memory": {"limit": 5, "swap": 2}, "pids": {"limit": 3}})
+        );
     }
 }

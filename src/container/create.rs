@@ -25,11 +25,10 @@ pub struct Options<'a> {
     pub console_relay: Option<BorrowedFd<'a>>,
 }
 
-/// A created container and the init's pidfd (the caller may wait on it: `run`).
+/// A created container and its init's pid (the caller may wait on it: `run`).
 pub struct Created {
     pub container: Container,
     pub pid: Pid,
-    pub pidfd: OwnedFd,
     /// process.terminal: the pty master went to the console socket or `console_relay`.
     pub terminal: bool,
 }
@@ -210,7 +209,6 @@ pub fn create(o: &Options) -> Result<Created> {
     Ok(Created {
         container,
         pid,
-        pidfd,
         terminal,
     })
 }

@@ -47,6 +47,9 @@ impl Container {
         if n != 1 {
             bail!("the container init exited before it could be started");
         }
+        // EOF comes when the init's end closes at execve (or when the init dies, e.g. on a
+        // failing startContainer hook): poststart must follow the process's start.
+        while nix::unistd::read(&fifo, &mut buf).is_ok_and(|n| n > 0) {}
         let spec = self.spec()?;
         let st = self.state.public(Status::Running);
         hooks::run_all_warn(

@@ -48,7 +48,7 @@ pub fn prepare<'a>(process: &Process, guard: &'a security::Guard<'a>) -> Result<
     Ok(Prepared {
         program,
         argv: exec::cstrings(process.args().as_deref().unwrap_or(&[]), "process.args")?,
-        envp: exec::cstrings(process.env().as_deref().unwrap_or(&[]), "process.env")?,
+        envp: exec::cstrings(&with_home(process), "process.env")?,
         nnp,
         guard,
     })
@@ -70,4 +70,26 @@ impl Prepared<'_> {
         let Err(e) = nix::unistd::execve(&self.program, &self.argv, &self.envp);
         bail!("process.args[0]: exec {:?}: {e}", self.program)
     }
+}
+
+/// process.env, plus HOME from the container's /etc/passwd when the env has none (runc's
+/// behaviour, which images rely on); "/" when the user has no entry.
+fn with_home(process: &Process) -> Vec<String> {
+    let mut env = process.env().clone().unwrap_or_default();
+    if env.iter().any(|e| e.starts_with("HOME=")) {
+        return env;
+    }
+    let uid = process.user().uid().to_string();
+    let home = std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() >= 6 && f[2] == uid).then(|| f[5].to_string())
+            })
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/".to_string());
+    env.push(format!("HOME={home}"));
+    env
 }

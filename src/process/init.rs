@@ -141,7 +141,8 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     )
     .context("opening exec.fifo")?;
     nix::unistd::write(&fifo, b"0").context("writing exec.fifo")?;
-    drop(fifo);
+    // The fifo stays open (close-on-exec) until execve: `start` reads it to EOF, so that its
+    // poststart hooks run only once the process has been executed, after startContainer.
 
     // 9. startContainer hooks, then the last locks: no_new_privs, seccomp, fd hygiene, execve.
     hooks::run_all(

@@ -36,7 +36,9 @@ pub fn refuse_runtime_binary(program: &CStr, host: &HostView) -> Result<()> {
                 first.display()
             );
         }
-        if level == MAX_LEVELS || SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
+        if level == MAX_LEVELS
+            || SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG
+        {
             return Ok(());
         }
         match interpreter(&path, (st.st_dev, st.st_ino))? {
@@ -67,7 +69,10 @@ fn interpreter(path: &Path, id: (u64, u64)) -> Result<Option<PathBuf>> {
     // Only trust the content of the file that was checked above.
     match fstat(&fd) {
         Ok(st) if (st.st_dev, st.st_ino) == id => {}
-        _ => bail!("process.args[0]: {} changed while it was being checked", path.display()),
+        _ => bail!(
+            "process.args[0]: {} changed while it was being checked",
+            path.display()
+        ),
     }
     let mut buf = [0u8; BUF];
     let n = nix::unistd::read(&fd, &mut buf).unwrap_or(0);
@@ -91,7 +96,10 @@ mod tests {
 
     #[test]
     fn shebang_parsing() {
-        assert_eq!(parse_shebang(b"#!/proc/self/exe\n"), Some("/proc/self/exe".into()));
+        assert_eq!(
+            parse_shebang(b"#!/proc/self/exe\n"),
+            Some("/proc/self/exe".into())
+        );
         assert_eq!(parse_shebang(b"#! \t/bin/sh -e\nx"), Some("/bin/sh".into()));
         assert_eq!(parse_shebang(b"\x7fELF"), None);
         assert_eq!(parse_shebang(b"#!\n"), None);
@@ -117,7 +125,10 @@ mod tests {
         for _ in 0..1000 {
             refuse_runtime_binary(&ok, &host).unwrap();
         }
-        eprintln!("exe check: {:?} per call (script + /bin/sh)", t.elapsed() / 1000);
+        eprintln!(
+            "exe check: {:?} per call (script + /bin/sh)",
+            t.elapsed() / 1000
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -33,7 +33,9 @@ pub fn plan(process: &Process, linux: Option<&Linux>) -> Result<Plan> {
     if let Some(p) = &apparmor
         && !apparmor_enabled()
     {
-        bail!("process.apparmorProfile: {p:?} was requested, but AppArmor is not enabled on this host");
+        bail!(
+            "process.apparmorProfile: {p:?} was requested, but AppArmor is not enabled on this host"
+        );
     }
     let selinux_on = selinux_enabled();
     let mut selinux = process.selinux_label().clone().filter(|l| !l.is_empty());
@@ -45,7 +47,10 @@ pub fn plan(process: &Process, linux: Option<&Linux>) -> Result<Plan> {
         ));
         selinux = None;
     }
-    if let Some(l) = linux.and_then(|l| l.mount_label().as_deref()).filter(|l| !l.is_empty()) {
+    if let Some(l) = linux
+        .and_then(|l| l.mount_label().as_deref())
+        .filter(|l| !l.is_empty())
+    {
         if selinux_on {
             bail!("linux.mountLabel: {l:?}: mount labels are not supported by hull yet");
         }
@@ -86,7 +91,11 @@ fn write_attr(host: &HostView, attr: &str, data: &str) -> nix::Result<()> {
                 | ResolveFlag::RESOLVE_NO_MAGICLINKS
                 | ResolveFlag::RESOLVE_NO_XDEV,
         );
-    let fd = openat2(host.proc.as_fd(), format!("thread-self/attr/{attr}").as_str(), how)?;
+    let fd = openat2(
+        host.proc.as_fd(),
+        format!("thread-self/attr/{attr}").as_str(),
+        how,
+    )?;
     let n = nix::unistd::write(&fd, data.as_bytes())?;
     if n != data.len() {
         return Err(Errno::EIO);

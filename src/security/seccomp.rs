@@ -14,7 +14,9 @@
 
 use crate::sys::seccomp::{self as sys, Insn};
 use anyhow::{Context, Result, bail};
-use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
+use libseccomp::{
+    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
+};
 use nix::sys::socket::{ControlMessage, MsgFlags, sendmsg};
 use oci_spec::runtime::{
     LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator,
@@ -52,7 +54,11 @@ pub fn prepare(s: &LinuxSeccomp, state_root: &Path) -> Result<Filter> {
     crate::logging::debug(&format!(
         "linux.seccomp: {} bytes of BPF {} in {:?}",
         bytes.len(),
-        if hit { "read from the cache" } else { "compiled" },
+        if hit {
+            "read from the cache"
+        } else {
+            "compiled"
+        },
         started.elapsed()
     ));
     let program = sys::decode(&bytes).context("linux.seccomp: libseccomp produced no program")?;
@@ -78,7 +84,10 @@ pub fn prepare(s: &LinuxSeccomp, state_root: &Path) -> Result<Filter> {
             .as_ref()
             .context("linux.seccomp.listenerPath: required when an action is SCMP_ACT_NOTIFY")?;
         let sock = UnixStream::connect(path).with_context(|| {
-            format!("linux.seccomp.listenerPath: connecting to {}", path.display())
+            format!(
+                "linux.seccomp.listenerPath: connecting to {}",
+                path.display()
+            )
         })?;
         Some(Listener {
             sock,
@@ -278,7 +287,10 @@ fn arch(a: &oci_spec::runtime::Arch) -> Option<ScmpArch> {
 
 fn condition(a: &oci_spec::runtime::LinuxSeccompArg) -> Result<ScmpArgCompare> {
     if a.index() > 5 {
-        bail!("index {} is out of range (a syscall has 6 arguments)", a.index());
+        bail!(
+            "index {} is out of range (a syscall has 6 arguments)",
+            a.index()
+        );
     }
     let op = match a.op() {
         LinuxSeccompOperator::ScmpCmpNe => ScmpCompareOp::NotEqual,
@@ -319,7 +331,11 @@ fn compile(s: &LinuxSeccomp) -> Result<Vec<u8>> {
     }
     for (i, call) in s.syscalls().iter().flatten().enumerate() {
         let field = format!("linux.seccomp.syscalls[{i}]");
-        let act = action(call.action(), call.errno_ret(), &format!("{field}.errnoRet"))?;
+        let act = action(
+            call.action(),
+            call.errno_ret(),
+            &format!("{field}.errnoRet"),
+        )?;
         if act == default {
             continue;
         }
@@ -337,9 +353,7 @@ fn compile(s: &LinuxSeccomp) -> Result<Vec<u8>> {
         let separate = per_arg.iter().any(|&n| n > 1);
         for name in call.names() {
             let Ok(sc) = ScmpSyscall::from_name(name) else {
-                crate::logging::debug(&format!(
-                    "{field}: skipping unknown syscall {name:?}"
-                ));
+                crate::logging::debug(&format!("{field}: skipping unknown syscall {name:?}"));
                 continue;
             };
             let res = if conds.is_empty() {
@@ -411,24 +425,42 @@ mod tests {
     #[test]
     #[cfg(target_arch = "x86_64")]
     fn every_operator_and_action_compiles() {
-        let ops = ["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE",
-            "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"];
-        let acts = ["SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-            "SCMP_ACT_TRAP", "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE", "SCMP_ACT_LOG",
-            "SCMP_ACT_NOTIFY"];
+        let ops = [
+            "SCMP_CMP_NE",
+            "SCMP_CMP_LT",
+            "SCMP_CMP_LE",
+            "SCMP_CMP_EQ",
+            "SCMP_CMP_GE",
+            "SCMP_CMP_GT",
+            "SCMP_CMP_MASKED_EQ",
+        ];
+        let acts = [
+            "SCMP_ACT_KILL",
+            "SCMP_ACT_KILL_PROCESS",
+            "SCMP_ACT_KILL_THREAD",
+            "SCMP_ACT_TRAP",
+            "SCMP_ACT_ERRNO",
+            "SCMP_ACT_TRACE",
+            "SCMP_ACT_LOG",
+            "SCMP_ACT_NOTIFY",
+        ];
         let mut rules = Vec::new();
         for (i, op) in ops.iter().enumerate() {
             rules.push(json!({"names": ["getpriority"], "action": "SCMP_ACT_ERRNO",
                 "args": [{"index": i % 6, "value": 7, "valueTwo": 3, "op": op}]}));
         }
-        let names = ["mkdirat", "rmdir", "chdir", "fchdir", "symlink", "link", "rename", "sync"];
+        let names = [
+            "mkdirat", "rmdir", "chdir", "fchdir", "symlink", "link", "rename", "sync",
+        ];
         for (a, n) in acts.iter().zip(names) {
             rules.push(json!({"names": [n], "action": a}));
         }
         // Two conditions on one argument: separate rules, as runc makes them.
-        rules.push(json!({"names": ["personality"], "action": "SCMP_ACT_ERRNO", "args": [
+        rules.push(
+            json!({"names": ["personality"], "action": "SCMP_ACT_ERRNO", "args": [
             {"index": 0, "value": 1, "op": "SCMP_CMP_EQ"},
-            {"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}));
+            {"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}),
+        );
         let s = profile(json!({"defaultAction": "SCMP_ACT_ALLOW",
             "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
             "syscalls": rules}));

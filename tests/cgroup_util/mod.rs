@@ -25,7 +25,12 @@ pub fn cgroup2_root() -> Option<PathBuf> {
 fn missing(controllers: &[&str]) -> Option<String> {
     match cgroup2_root() {
         Some(r) if r == Path::new("/sys/fs/cgroup") => {}
-        Some(r) => return Some(format!("not a pure cgroup v2 host (cgroup2 is at {})", r.display())),
+        Some(r) => {
+            return Some(format!(
+                "not a pure cgroup v2 host (cgroup2 is at {})",
+                r.display()
+            ));
+        }
         None => return Some("no cgroup2 filesystem is mounted".into()),
     }
     let have = std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers").unwrap_or_default();

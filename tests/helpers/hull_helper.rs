@@ -12,7 +12,8 @@ fn main() {
             let path = std::env::var("NOTIFY_SOCKET").expect("NOTIFY_SOCKET is not set");
             let msg = args.get(2).map(String::as_str).unwrap_or("READY=1");
             let s = UnixDatagram::unbound().expect("socket");
-            s.send_to(msg.as_bytes(), &path).expect("sendto NOTIFY_SOCKET");
+            s.send_to(msg.as_bytes(), &path)
+                .expect("sendto NOTIFY_SOCKET");
         }
         Some("accept") => {
             // SAFETY: socket activation hands this process a listening socket as fd 3.
