@@ -51,6 +51,16 @@ pub fn open(root: BorrowedFd, path: &Path, flags: OFlag) -> nix::Result<OwnedFd>
 
 /// Creates every missing directory of `path` inside `root` and returns an O_PATH fd of it.
 pub fn mkdir_all(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
+    mkdir_all_at_depth(root, path, 0)
+}
+
+/// Symlinks followed while creating directories, as in path resolution (ELOOP past it).
+const MAX_SYMLINKS: u32 = 40;
+
+fn mkdir_all_at_depth(root: BorrowedFd, path: &Path, depth: u32) -> Result<OwnedFd> {
+    if depth > MAX_SYMLINKS {
+        bail!("too many levels of symbolic links under {}", path.display());
+    }
     let mut cur = PathBuf::new();
     let mut fd = open(root, Path::new("."), OFlag::O_PATH | OFlag::O_DIRECTORY)
         .context("opening the rootfs")?;
@@ -67,7 +77,20 @@ pub fn mkdir_all(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
                 let pfd = open(root, parent, OFlag::O_PATH | OFlag::O_DIRECTORY)
                     .with_context(|| format!("opening {}", parent.display()))?;
                 match mkdirat(pfd.as_fd(), name, Mode::from_bits_truncate(0o755)) {
-                    Ok(()) | Err(Errno::EEXIST) => {}
+                    Ok(()) => {}
+                    // A dangling symlink: create its target, inside the root like every other
+                    // lookup here, as runc does.
+                    Err(Errno::EEXIST) => {
+                        if let Ok(target) = nix::fcntl::readlinkat(pfd.as_fd(), name) {
+                            let target = Path::new(&target);
+                            let next = if target.is_absolute() {
+                                target.to_path_buf()
+                            } else {
+                                Path::new("/").join(parent).join(target)
+                            };
+                            mkdir_all_at_depth(root, &next, depth + 1)?;
+                        }
+                    }
                     Err(e) => {
                         return Err(e).with_context(|| format!("creating /{}", cur.display()));
                     }
