@@ -22,7 +22,10 @@ fn main() {
         let msg = info.to_string().replace('\n', " ");
         eprintln!("hull: internal error: {msg}");
     }));
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => usage_error(e),
+    };
     if let Err(e) = logging::init(cli.log.as_deref(), cli.log_format, cli.debug) {
         eprintln!("hull: {e:#}");
         std::process::exit(1);
@@ -34,4 +37,33 @@ fn main() {
             std::process::exit(1);
         }
     }
+}
+
+/// clap's errors span several lines (the error, a tip, the usage). Engines and people expect one
+/// line, like every other hull error; --help and --version print as they are.
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let line: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:"))
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("tip:") && !l.starts_with("For more information")
+        })
+        .collect();
+    let line = line.join(" ");
+    eprintln!(
+        "hull: {} (see hull --help)",
+        line.strip_prefix("error: ").unwrap_or(&line)
+    );
+    std::process::exit(e.exit_code());
 }

@@ -79,13 +79,13 @@ pub fn apply(dir: &Path, c: &LinuxCpu) -> Result<()> {
         // A burst larger than the current quota allows is refused (EINVAL) until the new quota
         // is in place, so on failure it is written again after cpu.max, like runc does.
         let mut burst_pending = None;
-        if let Some(b) = c.burst() {
-            if let Err(e) = fs::write(dir, "cpu.max.burst", &b.to_string(), &format!("{F}.burst")) {
-                if max.is_none() {
-                    return Err(e);
-                }
-                burst_pending = Some(b);
+        if let Some(b) = c.burst()
+            && let Err(e) = fs::write(dir, "cpu.max.burst", &b.to_string(), &format!("{F}.burst"))
+        {
+            if max.is_none() {
+                return Err(e);
             }
+            burst_pending = Some(b);
         }
         if let Some(m) = max {
             let field = if c.quota().is_some_and(|q| q != 0) {

@@ -30,10 +30,10 @@ pub fn mountpoint() -> Result<PathBuf> {
         let Some((left, right)) = line.split_once(" - ") else {
             continue;
         };
-        if right.split(' ').next() == Some("cgroup2") {
-            if let Some(mp) = left.split(' ').nth(4) {
-                return Ok(PathBuf::from(unescape(mp)));
-            }
+        if right.split(' ').next() == Some("cgroup2")
+            && let Some(mp) = left.split(' ').nth(4)
+        {
+            return Ok(PathBuf::from(unescape(mp)));
         }
     }
     bail!("no cgroup2 filesystem is mounted on this host (hull manages cgroup v2 only)")

@@ -1,4 +1,4 @@
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::path::Path;
 
 #[derive(clap::Args, Debug)]
@@ -18,7 +18,17 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
             let _ = std::fs::remove_dir_all(root.join(id));
             continue;
         }
-        crate::container::Container::load(root, id)?.delete(a.force)?;
+        match crate::container::Container::load(root, id) {
+            Ok(c) => c.delete(a.force)?,
+            // A state that cannot be read cannot be acted on; with --force, at least the state
+            // dir goes, so the ID can be used again.
+            Err(e) if a.force => {
+                crate::logging::warn(&format!("{e:#}; removing its state dir"));
+                std::fs::remove_dir_all(root.join(id))
+                    .with_context(|| format!("removing {}", root.join(id).display()))?;
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(0)
 }

@@ -43,8 +43,7 @@ impl Container {
             bail!("container {id:?} does not exist");
         }
         let lock = lock_dir(&dir)?;
-        let state =
-            State::read(&dir).map_err(|_| anyhow::anyhow!("container {id:?} does not exist"))?;
+        let state = read_state(&dir, id)?;
         Ok(Container {
             dir,
             state,
@@ -60,12 +59,21 @@ impl Container {
         if !dir.is_dir() {
             bail!("container {id:?} does not exist");
         }
-        State::read(&dir).map_err(|_| anyhow::anyhow!("container {id:?} does not exist"))
+        read_state(&dir, id)
     }
 
     pub fn status(&self) -> Status {
         self.state.status(&self.dir)
     }
+}
+
+/// A dir without state.json is a create in progress (or one that died): it does not exist yet.
+/// A state.json that does not parse is reported as such, not as a missing container.
+fn read_state(dir: &Path, id: &str) -> Result<State> {
+    if !dir.join(STATE_FILE).exists() {
+        bail!("container {id:?} does not exist");
+    }
+    State::read(dir).with_context(|| format!("container {id:?} has an unreadable state"))
 }
 
 /// Takes a new state dir atomically (mkdir) and locks it. Dropping the returned guard without

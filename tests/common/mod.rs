@@ -408,10 +408,10 @@ impl Drop for Hull {
                     self.spawn(&["delete", "-f", id])
                         .wait_timeout(Duration::from_secs(20))
                 }));
-                if let Ok(out) = r {
-                    if out.code != 0 {
-                        eprintln!("cleanup: delete -f {id} failed{out}");
-                    }
+                if let Ok(out) = r
+                    && out.code != 0
+                {
+                    eprintln!("cleanup: delete -f {id} failed{out}");
                 }
             }
         }
@@ -572,16 +572,16 @@ impl Bundle {
         let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
         for (i, part) in parts.iter().enumerate() {
             let last = i + 1 == parts.len();
-            if let Ok(idx) = part.parse::<usize>() {
-                if cur.is_array() {
-                    let arr = cur.as_array_mut().unwrap();
-                    if last {
-                        arr[idx] = v;
-                        return self;
-                    }
-                    cur = &mut arr[idx];
-                    continue;
+            if let Ok(idx) = part.parse::<usize>()
+                && cur.is_array()
+            {
+                let arr = cur.as_array_mut().unwrap();
+                if last {
+                    arr[idx] = v;
+                    return self;
                 }
+                cur = &mut arr[idx];
+                continue;
             }
             if !cur.is_object() {
                 *cur = json!({});
@@ -608,10 +608,10 @@ impl Bundle {
                     m.remove(key);
                 }
                 Value::Array(a) => {
-                    if let Ok(i) = key.parse::<usize>() {
-                        if i < a.len() {
-                            a.remove(i);
-                        }
+                    if let Ok(i) = key.parse::<usize>()
+                        && i < a.len()
+                    {
+                        a.remove(i);
                     }
                 }
                 _ => {}
@@ -820,21 +820,21 @@ pub fn procs_using(dir: &Path) -> Vec<i32> {
         let mut hit = false;
         for l in ["root", "cwd"] {
             let link = base.join(l);
-            if let Ok(t) = fs::read_link(&link) {
-                if t.to_string_lossy().starts_with(&dir_s) {
-                    hit = true;
-                }
-            }
-            if let Ok(m) = fs::metadata(&link) {
-                if targets.contains(&(m.dev(), m.ino())) {
-                    hit = true;
-                }
-            }
-        }
-        if let Ok(cmd) = fs::read(base.join("cmdline")) {
-            if String::from_utf8_lossy(&cmd).contains(&dir_s) {
+            if let Ok(t) = fs::read_link(&link)
+                && t.to_string_lossy().starts_with(&dir_s)
+            {
                 hit = true;
             }
+            if let Ok(m) = fs::metadata(&link)
+                && targets.contains(&(m.dev(), m.ino()))
+            {
+                hit = true;
+            }
+        }
+        if let Ok(cmd) = fs::read(base.join("cmdline"))
+            && String::from_utf8_lossy(&cmd).contains(&dir_s)
+        {
+            hit = true;
         }
         if hit {
             found.push(pid);
@@ -855,10 +855,12 @@ pub fn procs_rooted_in(dir: &Path) -> Vec<i32> {
             let Ok(p) = e.file_name().to_string_lossy().parse::<i32>() else {
                 continue;
             };
-            if let Ok(m) = fs::metadata(e.path().join("root")) {
-                if pid_alive(p as i64) && m.dev() == want.dev() && m.ino() == want.ino() {
-                    found.push(p);
-                }
+            if let Ok(m) = fs::metadata(e.path().join("root"))
+                && pid_alive(p as i64)
+                && m.dev() == want.dev()
+                && m.ino() == want.ino()
+            {
+                found.push(p);
             }
         }
     }
@@ -898,13 +900,12 @@ pub fn procs_with_cmdline(needle: &str) -> Vec<i32> {
             if pid == me || !pid_alive(pid as i64) {
                 continue;
             }
-            if let Ok(cmd) = fs::read(e.path().join("cmdline")) {
-                if String::from_utf8_lossy(&cmd)
+            if let Ok(cmd) = fs::read(e.path().join("cmdline"))
+                && String::from_utf8_lossy(&cmd)
                     .replace('\0', " ")
                     .contains(needle)
-                {
-                    found.push(pid);
-                }
+            {
+                found.push(pid);
             }
         }
     }
