@@ -47,9 +47,20 @@ impl Container {
         if n != 1 {
             bail!("the container init exited before it could be started");
         }
-        // EOF comes when the init's end closes at execve (or when the init dies, e.g. on a
-        // failing startContainer hook): poststart must follow the process's start.
-        while nix::unistd::read(&fifo, &mut buf).is_ok_and(|n| n > 0) {}
+        // EOF comes when the init's end closes at execve, so poststart follows the process's
+        // start. An init that fails on the way (a startContainer hook, seccomp, execve) writes
+        // `E<cause>` first.
+        let mut rest = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = nix::unistd::read(&fifo, &mut chunk) {
+            if n == 0 {
+                break;
+            }
+            rest.extend_from_slice(&chunk[..n]);
+        }
+        if let Some(cause) = rest.strip_prefix(b"E") {
+            bail!("{}", String::from_utf8_lossy(cause));
+        }
         let spec = self.spec()?;
         let st = self.state.public(Status::Running);
         hooks::run_all_warn(

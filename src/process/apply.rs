@@ -21,10 +21,21 @@ pub struct Prepared<'a> {
     guard: &'a security::Guard<'a>,
 }
 
-/// rlimits, then privileges (the bounding set while CAP_SETPCAP is still held, the user switch
-/// with keep-caps, the other capability sets), umask, and the working directory.
-pub fn prepare<'a>(process: &Process, guard: &'a security::Guard<'a>) -> Result<Prepared<'a>> {
+/// rlimits, the working directory, then privileges (the bounding set while CAP_SETPCAP is still
+/// held, the user switch with keep-caps, the other capability sets) and umask.
+pub fn prepare<'a>(
+    process: &Process,
+    guard: &'a security::Guard<'a>,
+    preserve_fds: u32,
+) -> Result<Prepared<'a>> {
+    // Inherited fds are closed at execve; hull's own are opened close-on-exec. Done here too
+    // because a seccomp filter loaded just below may forbid close_range later.
+    crate::sys::cloexec_from(3 + preserve_fds).context("marking inherited fds close-on-exec")?;
     exec::set_rlimits(process.rlimits().as_deref().unwrap_or(&[]))?;
+    // The working directory is entered and checked before any seccomp filter can hide getcwd
+    // from us: a cwd that resolves outside the root (a leaked fd, CVE-2024-21626) is refused.
+    // It is entered as root, as runc first tries, and the user switch keeps it.
+    exec::enter_cwd(process.cwd())?;
     let nnp = process.no_new_privileges().unwrap_or(false);
     // LSM exec labels, and seccomp without no_new_privs (loading a filter then needs
     // CAP_SYS_ADMIN, which the user switch may take away): runc's order.
@@ -39,9 +50,6 @@ pub fn prepare<'a>(process: &Process, guard: &'a security::Guard<'a>) -> Result<
     let umask = process.user().umask().unwrap_or(0o022);
     nix::sys::stat::umask(Mode::from_bits_truncate(umask));
 
-    // The working directory is checked while no seccomp filter can hide getcwd from us: a cwd
-    // that resolves outside the root (a leaked fd, CVE-2024-21626) is refused.
-    exec::enter_cwd(process.cwd())?;
     let program = exec::find_program(process)?;
     // Refused here so that `create` reports it (CVE-2019-5736), and checked again before execve.
     guard.check_exec(&program)?;
@@ -59,14 +67,19 @@ impl Prepared<'_> {
     /// fd from 3 + `preserve_fds` up close-on-exec; then execve. Returns only on failure.
     pub fn exec(self, preserve_fds: u32) -> Result<std::convert::Infallible> {
         self.guard.check_exec(&self.program)?;
+        exec::reset_signals()?;
+        // Again, now that the fifo and hooks are done, unless a filter loaded early (without
+        // no_new_privs) may already forbid close_range; every fd hull opened since `prepare`
+        // is close-on-exec by construction.
+        if self.nnp {
+            crate::sys::cloexec_from(3 + preserve_fds)
+                .context("marking inherited fds close-on-exec")?;
+        }
         if self.nnp {
             nix::sys::prctl::set_no_new_privs()
                 .context("process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)")?;
         }
         self.guard.lock_late(self.nnp)?;
-        exec::reset_signals()?;
-        crate::sys::cloexec_from(3 + preserve_fds)
-            .context("marking inherited fds close-on-exec")?;
         let Err(e) = nix::unistd::execve(&self.program, &self.argv, &self.envp);
         bail!("process.args[0]: exec {:?}: {e}", self.program)
     }

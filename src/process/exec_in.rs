@@ -313,7 +313,7 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
         console::attach(peer)?;
     }
 
-    let prepared = apply::prepare(a.process, &guard)?;
+    let prepared = apply::prepare(a.process, &guard, a.preserve_fds)?;
     sync.send(&Msg::Ready)?;
     sync.expect(Msg::Go)?;
     sys::set_pdeathsig(0).context("prctl(PR_SET_PDEATHSIG)")?;

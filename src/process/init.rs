@@ -110,8 +110,10 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     )?;
 
     // 4. Masked and read-only paths, pivot_root, read-only root, rootfs propagation.
-    if let Some(r) = &rootfs {
-        rootfs::enter(spec, r, a.no_pivot)?;
+    match &rootfs {
+        Some(r) => rootfs::enter(spec, r, a.no_pivot)?,
+        // Mounting anything would change the host's mount namespace: only the root changes.
+        None => rootfs::chroot_only(spec, &a.rootfs)?,
     }
     drop(rootfs);
 
@@ -128,7 +130,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
 
     // 6-7. rlimits, privileges (bounding set, user switch with keep-caps, the other capability
     //      sets), umask and the checked working directory: shared with `exec`.
-    let prepared = apply::prepare(process, &guard)?;
+    let prepared = apply::prepare(process, &guard, a.preserve_fds)?;
 
     // 8. Tell `create` we are ready, then block until `start` opens the fifo.
     crate::sys::set_pdeathsig(0).context("prctl(PR_SET_PDEATHSIG)")?;
@@ -145,10 +147,17 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     // poststart hooks run only once the process has been executed, after startContainer.
 
     // 9. startContainer hooks, then the last locks: no_new_privs, seccomp, fd hygiene, execve.
-    hooks::run_all(
-        "startContainer",
-        spec_hooks.and_then(|h| h.start_container().as_ref()),
-        &a.hook_state,
-    )?;
-    prepared.exec(a.preserve_fds)
+    //    `create` is gone by now: a failure goes back to `start` through the fifo.
+    let late = (|| {
+        hooks::run_all(
+            "startContainer",
+            spec_hooks.and_then(|h| h.start_container().as_ref()),
+            &a.hook_state,
+        )?;
+        prepared.exec(a.preserve_fds)
+    })();
+    if let Err(e) = &late {
+        let _ = nix::unistd::write(&fifo, format!("E{e:#}").as_bytes());
+    }
+    late
 }

@@ -121,3 +121,21 @@ pub fn enter(spec: &Spec, rootfs: &Rootfs, no_pivot: bool) -> Result<()> {
     }
     Ok(())
 }
+
+/// Without a mount namespace of its own the container shares the host's mounts: hull only
+/// changes its root (as crun does) and mounts nothing, since every mount would land on the host.
+pub fn chroot_only(spec: &Spec, path: &Path) -> Result<()> {
+    let skipped = spec.mounts().as_ref().map_or(0, Vec::len)
+        + spec.linux().as_ref().map_or(0, |l| {
+            l.masked_paths().as_ref().map_or(0, Vec::len)
+                + l.readonly_paths().as_ref().map_or(0, Vec::len)
+        });
+    if skipped > 0 {
+        crate::logging::warn(&format!(
+            "linux.namespaces has no mount namespace: {skipped} mounts, masked and read-only paths are not applied (they would change the host)"
+        ));
+    }
+    nix::unistd::chroot(path)
+        .with_context(|| format!("root.path: chroot to {}", path.display()))?;
+    nix::unistd::chdir("/").context("chdir /")
+}
