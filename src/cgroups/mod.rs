@@ -286,6 +286,9 @@ impl Cgroup {
             return Ok(());
         }
         let mut killed = false;
+        // The kernel empties a killed cgroup within microseconds to milliseconds: back off from
+        // 50 µs to 2 ms, about 4 s in all.
+        let mut pause = std::time::Duration::from_micros(50);
         for _ in 0..2000 {
             match std::fs::remove_dir(&self.dir) {
                 Ok(()) => return Ok(()),
@@ -297,7 +300,8 @@ impl Cgroup {
                         let _ = std::fs::write(self.dir.join("cgroup.freeze"), "0");
                         killed = true;
                     }
-                    std::thread::sleep(std::time::Duration::from_millis(2));
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(2));
                 }
                 Err(e) => {
                     return Err(e)

@@ -122,12 +122,14 @@ impl Container {
             if cg.exists() {
                 cg.kill_all()?;
             }
-            if let Ok(fd) = crate::sys::pidfd_open(nix::unistd::Pid::from_raw(self.state.pid))
+            // The pidfd is taken first and the start time checked after, so it is the init's.
+            let pidfd = crate::sys::pidfd_open(nix::unistd::Pid::from_raw(self.state.pid)).ok();
+            if let Some(fd) = &pidfd
                 && self.state.init_alive()
             {
                 let _ = crate::sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+                wait_exit(fd, self.state.pid, Duration::from_secs(10))?;
             }
-            self.wait_stopped(Duration::from_secs(10))?;
         }
         cg.remove()?;
         let spec = self.spec()?;
@@ -140,18 +142,23 @@ impl Container {
         std::fs::remove_dir_all(&self.dir)
             .with_context(|| format!("removing {}", self.dir.display()))
     }
+}
 
-    fn wait_stopped(&self, timeout: Duration) -> Result<()> {
-        let deadline = Instant::now() + timeout;
-        while self.state.init_alive() {
-            if Instant::now() > deadline {
-                bail!(
-                    "the container init (pid {}) did not die after SIGKILL",
-                    self.state.pid
-                );
-            }
-            std::thread::sleep(Duration::from_millis(1));
+/// Waits until the process behind `pidfd` has exited: a pidfd polls readable then, zombie or
+/// not, so this needs no parent relationship and no sleep loop.
+fn wait_exit(pidfd: &std::os::fd::OwnedFd, pid: i32, timeout: Duration) -> Result<()> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms =
+            PollTimeout::try_from(left.as_millis().min(10_000) as i32).unwrap_or(PollTimeout::NONE);
+        let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, ms) {
+            Ok(n) if n > 0 => return Ok(()),
+            Ok(_) => bail!("the container init (pid {pid}) did not die after SIGKILL"),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e).context("waiting for the container init to exit"),
         }
-        Ok(())
     }
 }
