@@ -4,8 +4,8 @@
 #                 (same layout as the integration tests' rootfs, tests/common/mod.rs)
 #   config.json   `hull spec` with args set to the sample command, terminal false
 #
-# Usage: bundles/busybox/build.sh [--hull PATH]   (default: target/release/hull,
-#        then target/debug/hull, then hull from PATH). Rebuilds from scratch.
+# Usage: bundles/busybox/build.sh [--hull PATH]   (default: target/<triple>/release/hull,
+#        then target/<triple>/debug/hull, then hull from PATH). Rebuilds from scratch.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,7 +18,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 if [ -z "$hull" ]; then
-    for c in "$repo/target/release/hull" "$repo/target/debug/hull" "$(command -v hull || true)"; do
+    t=$repo/target/x86_64-unknown-linux-gnu
+    for c in "$t/release/hull" "$t/debug/hull" "$(command -v hull || true)"; do
         if [ -n "$c" ] && [ -x "$c" ]; then hull=$c; break; fi
     done
 fi
