@@ -65,7 +65,7 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
     if state.status(&dir) == Status::Stopped {
         bail!("container with id {} is not running", a.id);
     }
-    let cg = crate::cgroups::Cgroup::at(&state.cgroup)?;
+    let cg = state.cgroup_handle()?;
     let stats =
         |cg: &crate::cgroups::Cgroup| json!({"type": "stats", "id": a.id, "data": cg.stats()});
     if a.stats {

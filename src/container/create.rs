@@ -124,6 +124,7 @@ pub fn create(o: &Options) -> Result<Created> {
             .collect(),
         init_start: 0,
         cgroup: cg_path,
+        cgroup_dir: cgroup.dir.clone(),
         config: raw,
         creating: true,
     };

@@ -19,7 +19,7 @@ impl Container {
     }
 
     pub fn cgroup(&self) -> Result<Cgroup> {
-        Cgroup::at(&self.state.cgroup)
+        self.state.cgroup_handle()
     }
 
     /// Releases the init blocked on exec.fifo, then runs the poststart hooks.

@@ -44,6 +44,10 @@ pub struct State {
     pub init_start: u64,
     /// The container's cgroup, relative to the cgroup2 mount.
     pub cgroup: PathBuf,
+    /// The same cgroup as an absolute directory, so that reading the state does not have to
+    /// look for the cgroup2 mount in mountinfo again.
+    #[serde(default)]
+    pub cgroup_dir: PathBuf,
     /// config.json as it was at create: later edits of the bundle have no effect.
     pub config: Value,
     /// True while `create` is still running (hooks that call `hull state` see `creating`).
@@ -78,12 +82,22 @@ impl State {
         if dir.join(super::FIFO).exists() {
             return Status::Created;
         }
-        if let Ok(cg) = crate::cgroups::Cgroup::at(&self.cgroup)
+        if let Ok(cg) = self.cgroup_handle()
             && cg.frozen()
         {
             return Status::Paused;
         }
         Status::Running
+    }
+
+    /// The container's cgroup.
+    pub fn cgroup_handle(&self) -> anyhow::Result<crate::cgroups::Cgroup> {
+        if self.cgroup_dir.is_absolute() {
+            return Ok(crate::cgroups::Cgroup {
+                dir: self.cgroup_dir.clone(),
+            });
+        }
+        crate::cgroups::Cgroup::at(&self.cgroup)
     }
 
     pub fn init_alive(&self) -> bool {
