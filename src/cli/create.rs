@@ -2,6 +2,7 @@ use anyhow::Result;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
+#[group(skip)]
 pub struct Args {
     /// Path to the bundle (the directory holding config.json).
     #[arg(short, long, default_value = ".")]
@@ -24,16 +25,27 @@ pub struct Args {
     pub id: String,
 }
 
+impl Args {
+    /// The container API's options for these flags (shared with `run`).
+    pub fn options<'a>(
+        &'a self,
+        root: &'a Path,
+        console_relay: Option<std::os::fd::BorrowedFd<'a>>,
+    ) -> crate::container::create::Options<'a> {
+        crate::container::create::Options {
+            root,
+            id: &self.id,
+            bundle: &self.bundle,
+            pid_file: self.pid_file.as_deref(),
+            console_socket: self.console_socket.as_deref(),
+            no_pivot: self.no_pivot,
+            preserve_fds: self.preserve_fds,
+            console_relay,
+        }
+    }
+}
+
 pub fn run(root: &Path, a: Args) -> Result<i32> {
-    crate::container::create::create(&crate::container::create::Options {
-        root,
-        id: &a.id,
-        bundle: &a.bundle,
-        pid_file: a.pid_file.as_deref(),
-        console_socket: a.console_socket.as_deref(),
-        no_pivot: a.no_pivot,
-        preserve_fds: a.preserve_fds,
-        console_relay: None,
-    })?;
+    crate::container::create::create(&a.options(root, None))?;
     Ok(0)
 }

@@ -5,35 +5,25 @@
 use crate::process::tty;
 use anyhow::Result;
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    #[arg(short, long, default_value = ".")]
-    pub bundle: PathBuf,
     /// Return once the container has started.
     #[arg(short, long)]
     pub detach: bool,
-    #[arg(long = "pid-file")]
-    pub pid_file: Option<PathBuf>,
     /// Keep the container after it exits (foreground only).
     #[arg(long)]
     pub keep: bool,
-    #[arg(long = "no-pivot")]
-    pub no_pivot: bool,
-    #[arg(long = "no-new-keyring")]
-    pub no_new_keyring: bool,
-    #[arg(long = "console-socket")]
-    pub console_socket: Option<PathBuf>,
-    #[arg(long = "preserve-fds", default_value_t = 0)]
-    pub preserve_fds: u32,
-    pub id: String,
+    /// The same flags as `create`.
+    #[command(flatten)]
+    pub create: super::create::Args,
 }
 
 pub fn run(root: &Path, a: Args) -> Result<i32> {
     // runc's rule: a console socket is only for a detached terminal; in the foreground hull
     // allocates the pty itself (through `relay`) and relays its own stdio.
-    if !a.detach && a.console_socket.is_some() {
+    if !a.detach && a.create.console_socket.is_some() {
         anyhow::bail!("cannot use console socket if hull will not detach or allocate tty");
     }
     let relay = if a.detach {
@@ -41,16 +31,10 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
     } else {
         Some(tty::console_pair()?)
     };
-    let created = crate::container::create::create(&crate::container::create::Options {
-        root,
-        id: &a.id,
-        bundle: &a.bundle,
-        pid_file: a.pid_file.as_deref(),
-        console_socket: a.console_socket.as_deref(),
-        no_pivot: a.no_pivot,
-        preserve_fds: a.preserve_fds,
-        console_relay: relay.as_ref().map(|(_, theirs)| theirs.as_fd()),
-    })?;
+    let created = crate::container::create::create(
+        &a.create
+            .options(root, relay.as_ref().map(|(_, theirs)| theirs.as_fd())),
+    )?;
     // Block the relayed signals before the process can run, so none is lost in between.
     let set = if a.detach {
         None
@@ -74,7 +58,7 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
     drop(created.container);
     let code = tty::wait(pid, set, master)?;
     if !a.keep {
-        match crate::container::Container::load(root, &a.id) {
+        match crate::container::Container::load(root, &a.create.id) {
             Ok(c) => c.delete(true)?,
             Err(e) => crate::logging::debug(&format!("container gone before delete: {e:#}")),
         }
