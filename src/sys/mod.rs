@@ -246,3 +246,27 @@ pub fn seccomp_flag_known(flag: u32) -> bool {
     };
     ret == -1 && Errno::last() == Errno::EFAULT
 }
+
+/// Ignores SIGPIPE (what Rust's runtime does before `main`, which hull skips).
+#[cfg_attr(test, allow(dead_code))]
+pub fn ignore_sigpipe() -> nix::Result<()> {
+    // SAFETY: SIG_IGN installs no handler code, so no async-signal-safety contract applies.
+    unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigIgn,
+        )
+    }
+    .map(drop)
+}
+
+#[cfg(not(test))]
+pub mod entry {
+    /// The C entry point. glibc still hands argc/argv to Rust's std (through .init_array), so
+    /// std::env::args works; only Rust's own runtime set-up is skipped.
+    // SAFETY: hull defines no other `main` symbol (the crate is `#![no_main]`).
+    #[unsafe(no_mangle)]
+    pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+        crate::run()
+    }
+}
