@@ -101,6 +101,13 @@ mod tests {
     }
 
     #[test]
+    fn idmapped_mount_is_refused_not_ignored() {
+        let mut v = base();
+        v["mounts"][0]["options"] = serde_json::json!(["rbind", "idmap"]);
+        assert!(err_of(&v).contains("mounts[0]: idmapped"));
+    }
+
+    #[test]
     fn host_sysctl_is_refused() {
         let mut v = base();
         v["linux"]["sysctl"] = serde_json::json!({"kernel.panic": "1"});

@@ -76,6 +76,19 @@ pub fn raw(v: &mut Value) -> Vec<String> {
             }
         }
     }
+    if let Some(mounts) = v.get("mounts").and_then(Value::as_array) {
+        for (i, m) in mounts.iter().enumerate() {
+            let idmap = m
+                .get("options")
+                .and_then(Value::as_array)
+                .is_some_and(|o| o.iter().any(|o| o == "idmap" || o == "ridmap"));
+            if idmap || m.get("uidMappings").is_some() || m.get("gidMappings").is_some() {
+                problems.push(format!(
+                    "mounts[{i}]: idmapped mounts are not supported by hull yet"
+                ));
+            }
+        }
+    }
     drop_unknown_capabilities(v);
     problems
 }
