@@ -311,3 +311,100 @@ fn cve_2025_31133_dev_null_symlink_to_core_pattern() {
     assert_eq!(out.code, 0, "{out}");
     assert!(out.stdout.trim_start().starts_with('0'), "{out}");
 }
+
+// --- CVE-2025-52565 --------------------------------------------------------------------------
+
+/// Accepts one connection and waits briefly for a pty master; None if none comes.
+fn try_receive_master(listener: std::os::unix::net::UnixListener) -> Option<std::os::fd::OwnedFd> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    use std::os::fd::{AsRawFd, FromRawFd};
+    listener.set_nonblocking(true).ok()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let conn = loop {
+        match listener.accept() {
+            Ok((c, _)) => break c,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            Err(_) => return None,
+        }
+    };
+    conn.set_nonblocking(false).ok()?;
+    let mut buf = [0u8; 256];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .ok()?;
+    for c in msg.cmsgs().ok()? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            // SAFETY (test): SCM_RIGHTS gave us this fd.
+            return Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[0]) });
+        }
+    }
+    None
+}
+
+#[test]
+fn cve_2025_52565_dev_pts_symlinks_for_dev_console() {
+    // Vulnerable: the runtime bind-mounts /dev/pts/$N (found by path) onto /dev/console. An
+    // image that controls /dev/pts makes that path a symlink to /proc/sys/kernel/core_pattern,
+    // so /dev/console becomes the host's core_pattern and `echo '|/tmp/pwn' > /dev/console`
+    // in the container rewrites it (code execution on the host at the next crash).
+    let h = Hull::new();
+    let core = fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
+    let mut b = Bundle::new();
+    let dev = b.dir.join("imagedev");
+    fs::create_dir_all(dev.join("pts")).unwrap();
+    for name in ["ptmx", "0", "1"] {
+        symlink("/proc/sys/kernel/core_pattern", dev.join("pts").join(name)).unwrap();
+    }
+    symlink("pts/ptmx", dev.join("ptmx")).unwrap();
+    // The image's /dev replaces hull's tmpfs and devpts.
+    let mounts: Vec<serde_json::Value> = b.config["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| !m["destination"].as_str().unwrap().starts_with("/dev"))
+        .cloned()
+        .collect();
+    b.set("/mounts", json!(mounts));
+    b.add_mount(
+        json!({"destination": "/dev", "type": "bind", "source": dev.to_str().unwrap(),
+                       "options": ["rbind", "rw"]}),
+    );
+    b.terminal(true);
+    b.sh("echo '|/tmp/pwn' > /dev/console; echo '|/tmp/pwn' > /dev/pts/0; sleep 2");
+    b.write();
+    let sock = b.path().join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let receiver = std::thread::spawn(move || try_receive_master(listener));
+    let id = h.id("cve52565");
+    let out = h.run(&[
+        "run",
+        "-d",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "-b",
+        b.path_str(),
+        &id,
+    ]);
+    let master = receiver.join().unwrap();
+    let _ = h.run(&["delete", "-f", &id]);
+    assert_eq!(
+        fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(),
+        core,
+        "host core_pattern changed: {out}"
+    );
+    // Harmless outcome: hull refuses the planted ptmx with a clear error, and sends no master.
+    assert_ne!(out.code, 0, "{out}");
+    assert_one_line_error(&out, "/dev/pts/ptmx");
+    assert!(
+        master.is_none(),
+        "a pty master was sent for a refused container"
+    );
+}

@@ -29,12 +29,32 @@ pub fn setup(root: BorrowedFd, socket: &OwnedFd, size: Option<(u16, u16)>) -> Re
 
 /// A new pty in the devpts under `root` (the container's): (master, peer).
 pub fn open_pty(root: BorrowedFd, size: Option<(u16, u16)>) -> Result<(OwnedFd, OwnedFd)> {
+    // O_NONBLOCK so that a fifo planted at that path cannot hang us; it is cleared once the
+    // file is known to be the devpts multiplexer (char 5:2), and not, say, a symlink to
+    // /proc/sys/kernel/core_pattern that would later be bound onto /dev/console (CVE-2025-52565).
     let master = resolve::open(
         root,
         Path::new("/dev/pts/ptmx"),
-        OFlag::O_RDWR | OFlag::O_NOCTTY,
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_NONBLOCK,
     )
     .context("process.terminal: opening /dev/pts/ptmx in the container (is devpts mounted?)")?;
+    let st =
+        nix::sys::stat::fstat(master.as_fd()).context("process.terminal: fstat /dev/pts/ptmx")?;
+    let is_ptmx = nix::sys::stat::SFlag::from_bits_truncate(st.st_mode)
+        & nix::sys::stat::SFlag::S_IFMT
+        == nix::sys::stat::SFlag::S_IFCHR
+        && nix::sys::stat::major(st.st_rdev) == 5
+        && nix::sys::stat::minor(st.st_rdev) == 2;
+    if !is_ptmx {
+        anyhow::bail!(
+            "process.terminal: /dev/pts/ptmx in the container is not the pty multiplexer (char 5:2); refusing it"
+        );
+    }
+    nix::fcntl::fcntl(
+        master.as_fd(),
+        nix::fcntl::FcntlArg::F_SETFL(OFlag::empty()),
+    )
+    .context("process.terminal: clearing O_NONBLOCK on the pty master")?;
     crate::sys::unlockpt(master.as_fd()).context("process.terminal: unlocking the pty")?;
     // The peer comes from the master itself, never from a path under /dev/pts that the
     // container could have replaced (CVE-2025-52565).
