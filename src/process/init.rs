@@ -156,8 +156,11 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
         )?;
         prepared.exec(a.preserve_fds)
     })();
-    if let Err(e) = &late {
-        let _ = nix::unistd::write(&fifo, format!("E{e:#}").as_bytes());
+    if let Err(e) = &late
+        && nix::unistd::write(&fifo, format!("E{e:#}").as_bytes()).is_ok()
+    {
+        // `start` reports it; saying it on stderr as well would say it twice.
+        crate::sys::exit_now(1);
     }
     late
 }
