@@ -314,41 +314,6 @@ fn cve_2025_31133_dev_null_symlink_to_core_pattern() {
 
 // --- CVE-2025-52565 --------------------------------------------------------------------------
 
-/// Accepts one connection and waits briefly for a pty master; None if none comes.
-fn try_receive_master(listener: std::os::unix::net::UnixListener) -> Option<std::os::fd::OwnedFd> {
-    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
-    use std::os::fd::{AsRawFd, FromRawFd};
-    listener.set_nonblocking(true).ok()?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let conn = loop {
-        match listener.accept() {
-            Ok((c, _)) => break c,
-            Err(_) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(20))
-            }
-            Err(_) => return None,
-        }
-    };
-    conn.set_nonblocking(false).ok()?;
-    let mut buf = [0u8; 256];
-    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = recvmsg::<()>(
-        conn.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::empty(),
-    )
-    .ok()?;
-    for c in msg.cmsgs().ok()? {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            // SAFETY (test): SCM_RIGHTS gave us this fd.
-            return Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[0]) });
-        }
-    }
-    None
-}
-
 #[test]
 fn cve_2025_52565_dev_pts_symlinks_for_dev_console() {
     // Vulnerable: the runtime bind-mounts /dev/pts/$N (found by path) onto /dev/console. An
@@ -382,7 +347,7 @@ fn cve_2025_52565_dev_pts_symlinks_for_dev_console() {
     b.write();
     let sock = b.path().join("console.sock");
     let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
-    let receiver = std::thread::spawn(move || try_receive_master(listener));
+    let receiver = std::thread::spawn(move || receive_pty_master(listener, WAIT_TIMEOUT));
     let id = h.id("cve52565");
     let out = h.run(&[
         "run",

@@ -5,7 +5,7 @@ use common::*;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::pty::{Winsize, openpty};
 use std::fs;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,25 +30,7 @@ fn read_until(fd: &OwnedFd, timeout: Duration, done: impl Fn(&str) -> bool) -> S
 
 /// Accepts one connection on `listener` and receives the pty master from it.
 fn receive_master(listener: UnixListener) -> OwnedFd {
-    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
-    let (conn, _) = listener.accept().expect("accept on the console socket");
-    let mut buf = [0u8; 256];
-    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = recvmsg::<()>(
-        conn.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::empty(),
-    )
-    .expect("recvmsg on the console socket");
-    for c in msg.cmsgs().unwrap() {
-        if let ControlMessageOwned::ScmRights(fds) = c {
-            // SAFETY (test): SCM_RIGHTS gave us this fd.
-            return unsafe { OwnedFd::from_raw_fd(fds[0]) };
-        }
-    }
-    panic!("no fd received on the console socket");
+    receive_pty_master(listener, WAIT_TIMEOUT).expect("no pty master on the console socket")
 }
 
 #[test]
