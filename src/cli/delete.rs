@@ -13,9 +13,10 @@ pub struct Args {
 pub fn run(root: &Path, a: Args) -> Result<i32> {
     for id in &a.ids {
         crate::container::id::validate(id)?;
-        if a.force && !root.join(id).join(crate::container::STATE_FILE).exists() {
-            // runc: `delete --force` of an unknown container succeeds; clear a half-made dir.
-            let _ = std::fs::remove_dir_all(root.join(id));
+        if a.force
+            && !root.join(id).join(crate::container::STATE_FILE).exists()
+            && crate::container::remove_incomplete(root, id)?
+        {
             continue;
         }
         match crate::container::Container::load(root, id) {

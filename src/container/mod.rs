@@ -67,6 +67,23 @@ impl Container {
     }
 }
 
+/// `delete --force` of an ID without a readable container: succeeds (runc), clearing a dir that
+/// a dead create left. The lock is taken first, so a create still running is waited for and then
+/// found complete (Ok(false): not removed, load it instead) or gone.
+pub fn remove_incomplete(root: &Path, id: &str) -> Result<bool> {
+    id::validate(id)?;
+    let dir = root.join(id);
+    if !dir.is_dir() {
+        return Ok(true);
+    }
+    let _lock = lock_dir(&dir)?;
+    if dir.join(STATE_FILE).exists() {
+        return Ok(false);
+    }
+    std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    Ok(true)
+}
+
 /// A dir without state.json is a create in progress (or one that died): it does not exist yet.
 /// A state.json that does not parse is reported as such, not as a missing container.
 fn read_state(dir: &Path, id: &str) -> Result<State> {
