@@ -154,9 +154,22 @@ impl Cgroup {
             .strip_prefix(&root)
             .unwrap_or(Path::new(""))
             .to_path_buf();
+        let hybrid = root != Path::new("/sys/fs/cgroup");
+        if hybrid {
+            // The hybrid v2 root is the host's own: hull never changes its subtree_control, so
+            // a limit needs its controller enabled there already.
+            let enabled = read_controllers(&root.join("cgroup.subtree_control"));
+            if let Some((c, field)) = needed.iter().find(|(c, _)| !enabled.iter().any(|e| e == c)) {
+                bail!(
+                    "{field}: the {c} controller is not enabled in {}/cgroup.subtree_control, and hull does not change a hybrid host's cgroup hierarchy — the limit cannot be enforced",
+                    root.display()
+                );
+            }
+        }
         let mut cur = root.clone();
         for comp in rel.components() {
-            if !wanted.is_empty() {
+            let host_root = hybrid && cur == root;
+            if !wanted.is_empty() && !host_root {
                 enable_controllers(&cur, &wanted);
             }
             cur.push(comp);
