@@ -57,9 +57,12 @@ fn create_start_kill_delete() {
         Some(pid),
         "pid changes across start: {st}"
     );
-    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    // `started` is written by the shell just before it execs sleep: wait for the exec.
+    let cmdline = || fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    wait_until(WAIT_TIMEOUT, || cmdline() == b"sleep\x001000\x00");
     assert_eq!(
-        cmdline, b"sleep\x001000\x00",
+        cmdline(),
+        b"sleep\x001000\x00",
         "init is the user's process after start"
     );
     assert!(
