@@ -53,8 +53,9 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
     Ok(Duration::from_secs_f64(total))
 }
 
-fn print(v: serde_json::Value) {
-    println!("{v}");
+/// One event per line. False when the reader went away: the stream then ends quietly.
+fn print(v: serde_json::Value) -> Result<bool> {
+    super::print(&format!("{v}\n"))
 }
 
 pub fn run(root: &Path, a: Args) -> Result<i32> {
@@ -69,7 +70,7 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
     let stats =
         |cg: &crate::cgroups::Cgroup| json!({"type": "stats", "id": a.id, "data": cg.stats()});
     if a.stats {
-        print(stats(&cg));
+        print(stats(&cg))?;
         return Ok(0);
     }
     // OOM kills are polled from memory.events; a short tick keeps them timely without the
@@ -80,11 +81,15 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
     loop {
         let n = crate::cgroups::stats::oom_kills(&cg.dir);
         if n > ooms {
-            print(json!({"type": "oom", "id": a.id}));
+            if !print(json!({"type": "oom", "id": a.id}))? {
+                return Ok(0);
+            }
             ooms = n;
         }
         if Instant::now() >= next {
-            print(stats(&cg));
+            if !print(stats(&cg))? {
+                return Ok(0);
+            }
             next += interval;
         }
         std::thread::sleep(tick);
@@ -94,7 +99,7 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
         if !alive {
             // A last look: the kill that stopped the container may have been an OOM kill.
             if crate::cgroups::stats::oom_kills(&cg.dir) > ooms {
-                print(json!({"type": "oom", "id": a.id}));
+                print(json!({"type": "oom", "id": a.id}))?;
             }
             return Ok(0);
         }

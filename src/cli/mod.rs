@@ -121,10 +121,13 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
 }
 
 /// Writes command output. A reader that went away (`hull list | head`) is not an error.
-pub fn print(text: &str) -> Result<()> {
+/// Returns false when the reader is gone, so that a stream (`events`) can stop.
+pub fn print(text: &str) -> Result<bool> {
     use std::io::Write;
     match std::io::stdout().write_all(text.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => r.map_err(|e| anyhow::anyhow!("writing to stdout: {e}")),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        r => r
+            .map(|()| true)
+            .map_err(|e| anyhow::anyhow!("writing to stdout: {e}")),
     }
 }

@@ -21,7 +21,7 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
     let pids = cg.all_procs()?;
     match a.format.as_str() {
         "json" => {
-            println!("{}", serde_json::to_string(&pids)?);
+            super::print(&(serde_json::to_string(&pids)? + "\n"))?;
             Ok(0)
         }
         "table" => table(&pids, &a.ps_args),
@@ -55,13 +55,15 @@ fn table(pids: &[i32], args: &[String]) -> Result<i32> {
         .split_whitespace()
         .position(|h| h == "PID")
         .context("ps output has no PID column")?;
-    println!("{header}");
+    let mut out = format!("{header}\n");
     for l in lines {
         if let Some(pid) = l.split_whitespace().nth(col).and_then(|p| p.parse().ok())
             && pids.contains(&pid)
         {
-            println!("{l}");
+            out += l;
+            out.push('\n');
         }
     }
+    super::print(&out)?;
     Ok(0)
 }
