@@ -345,20 +345,18 @@ fn cve_2025_52565_dev_pts_symlinks_for_dev_console() {
     b.terminal(true);
     b.sh("echo '|/tmp/pwn' > /dev/console; echo '|/tmp/pwn' > /dev/pts/0; sleep 2");
     b.write();
-    let sock = b.path().join("console.sock");
-    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
-    let receiver = std::thread::spawn(move || receive_pty_master(listener, WAIT_TIMEOUT));
     let id = h.id("cve52565");
-    let out = h.run(&[
-        "run",
-        "-d",
-        "--console-socket",
-        sock.to_str().unwrap(),
-        "-b",
-        b.path_str(),
-        &id,
-    ]);
-    let master = receiver.join().unwrap();
+    let (out, master) = with_console_socket(&b.path().join("console.sock"), |sock| {
+        h.run(&[
+            "run",
+            "-d",
+            "--console-socket",
+            sock,
+            "-b",
+            b.path_str(),
+            &id,
+        ])
+    });
     let _ = h.run(&["delete", "-f", &id]);
     assert_eq!(
         fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(),

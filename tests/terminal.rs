@@ -28,11 +28,6 @@ fn read_until(fd: &OwnedFd, timeout: Duration, done: impl Fn(&str) -> bool) -> S
     String::from_utf8_lossy(&text).into_owned()
 }
 
-/// Accepts one connection on `listener` and receives the pty master from it.
-fn receive_master(listener: UnixListener) -> OwnedFd {
-    receive_pty_master(listener, WAIT_TIMEOUT).expect("no pty master on the console socket")
-}
-
 #[test]
 fn console_socket_receives_a_working_pty() {
     let h = Hull::new();
@@ -41,21 +36,20 @@ fn console_socket_receives_a_working_pty() {
     b.set("/process/consoleSize", json!({"height": 21, "width": 63}));
     b.sh("echo hello-tty; tty; stty size; sleep 1000");
     b.write();
-    let sock = b.path().join("console.sock");
-    let listener = UnixListener::bind(&sock).unwrap();
-    let receiver = std::thread::spawn(move || receive_master(listener));
     let id = h.id("cons");
-    let out = h.run(&[
-        "run",
-        "-d",
-        "--console-socket",
-        sock.to_str().unwrap(),
-        "-b",
-        b.path_str(),
-        &id,
-    ]);
+    let (out, master) = with_console_socket(&b.path().join("console.sock"), |sock| {
+        h.run(&[
+            "run",
+            "-d",
+            "--console-socket",
+            sock,
+            "-b",
+            b.path_str(),
+            &id,
+        ])
+    });
     assert_eq!(out.code, 0, "{out}");
-    let master = receiver.join().unwrap();
+    let master = master.expect("no pty master on the console socket");
     let text = read_until(&master, WAIT_TIMEOUT, |t| t.contains("21 63"));
     assert!(text.contains("hello-tty"), "{text:?}");
     assert!(
@@ -65,22 +59,21 @@ fn console_socket_receives_a_working_pty() {
     assert!(text.contains("21 63"), "consoleSize not applied: {text:?}");
 
     // exec -t -d with its own console socket gets a second pty.
-    let sock2 = b.path().join("exec.sock");
-    let listener = UnixListener::bind(&sock2).unwrap();
-    let receiver = std::thread::spawn(move || receive_master(listener));
-    let out = h.run(&[
-        "exec",
-        "-t",
-        "-d",
-        "--console-socket",
-        sock2.to_str().unwrap(),
-        &id,
-        "sh",
-        "-c",
-        "echo exec-tty; tty",
-    ]);
+    let (out, master) = with_console_socket(&b.path().join("exec.sock"), |sock| {
+        h.run(&[
+            "exec",
+            "-t",
+            "-d",
+            "--console-socket",
+            sock,
+            &id,
+            "sh",
+            "-c",
+            "echo exec-tty; tty",
+        ])
+    });
     assert_eq!(out.code, 0, "{out}");
-    let master = receiver.join().unwrap();
+    let master = master.expect("no pty master on the console socket");
     let text = read_until(&master, WAIT_TIMEOUT, |t| t.contains("/dev/pts/"));
     assert!(text.contains("exec-tty"), "{text:?}");
     assert!(

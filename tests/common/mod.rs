@@ -1106,3 +1106,15 @@ pub fn receive_pty_master(
     }
     None
 }
+
+/// Runs `cmd` with a fresh `--console-socket` at `sock` (its path is passed to `cmd`) and returns
+/// what it printed and the pty master the socket received, if any.
+pub fn with_console_socket(
+    sock: &Path,
+    cmd: impl FnOnce(&str) -> Out,
+) -> (Out, Option<std::os::fd::OwnedFd>) {
+    let listener = std::os::unix::net::UnixListener::bind(sock).unwrap();
+    let receiver = std::thread::spawn(move || receive_pty_master(listener, WAIT_TIMEOUT));
+    let out = cmd(sock.to_str().unwrap());
+    (out, receiver.join().unwrap())
+}
