@@ -93,13 +93,10 @@ impl Container {
             // A frozen process only sees its signal once thawed, as with runc.
             return Ok(());
         }
-        let fd = crate::sys::pidfd_open(nix::unistd::Pid::from_raw(self.state.pid))
-            .context("no such process")?;
-        // Check the start time after taking the pidfd: if it still matches, the pidfd is the
-        // init's and the signal cannot reach a recycled pid.
-        if !self.state.init_alive() {
-            bail!("container not running");
-        }
+        let fd = self
+            .state
+            .init_pidfd()
+            .context("container not running: no such process")?;
         crate::sys::pidfd_send_signal(fd.as_fd(), sig as i32)
             .with_context(|| format!("sending {sig} to the init"))
     }
@@ -122,13 +119,9 @@ impl Container {
             if cg.exists() {
                 cg.kill_all()?;
             }
-            // The pidfd is taken first and the start time checked after, so it is the init's.
-            let pidfd = crate::sys::pidfd_open(nix::unistd::Pid::from_raw(self.state.pid)).ok();
-            if let Some(fd) = &pidfd
-                && self.state.init_alive()
-            {
+            if let Some(fd) = self.state.init_pidfd() {
                 let _ = crate::sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
-                wait_exit(fd, self.state.pid, Duration::from_secs(10))?;
+                wait_exit(&fd, self.state.pid, Duration::from_secs(10))?;
             }
         }
         cg.remove()?;

@@ -100,6 +100,13 @@ impl State {
         crate::cgroups::Cgroup::at(&self.cgroup)
     }
 
+    /// A pidfd of the init, or None when it is gone. The start time is checked after the pidfd
+    /// is taken, so a pidfd returned here cannot refer to a recycled pid.
+    pub fn init_pidfd(&self) -> Option<std::os::fd::OwnedFd> {
+        let fd = crate::sys::pidfd_open(nix::unistd::Pid::from_raw(self.pid)).ok()?;
+        self.init_alive().then_some(fd)
+    }
+
     pub fn init_alive(&self) -> bool {
         self.pid > 0
             && matches!(proc_stat(self.pid), Some((state, start)) if start == self.init_start && state != 'Z' && state != 'X')

@@ -80,13 +80,12 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     let security = crate::security::Prepared::new(&spec, state_root)?;
     let state_json = container.state.public(status);
 
-    // The init, by pidfd; its start time checked after taking the pidfd, so the pidfd cannot
-    // be a recycled pid's.
+    // The init, by a pidfd that cannot be a recycled pid's.
     let init_pid = container.state.pid;
-    let pidfd = sys::pidfd_open(Pid::from_raw(init_pid)).context("container not running")?;
-    if !container.state.init_alive() {
-        bail!("container not running");
-    }
+    let pidfd = container
+        .state
+        .init_pidfd()
+        .context("container not running")?;
     let plan = || -> Result<(CloneFlags, bool)> {
         let mut flags = CloneFlags::empty();
         for (name, flag) in NAMESPACES {
