@@ -18,6 +18,7 @@ mod spec;
 mod sys;
 mod sysctl;
 mod time;
+mod unix_path;
 
 use clap::Parser;
 

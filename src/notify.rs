@@ -8,7 +8,6 @@
 
 use anyhow::{Context, Result};
 use oci_spec::runtime::{MountBuilder, Process, Spec};
-use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::time::Duration;
@@ -108,18 +107,6 @@ pub struct Proxy {
     host: String,
 }
 
-/// A path usable for bind/sendto whatever its length (sun_path holds 108 bytes): the file's
-/// name under /proc/self/fd/<fd of its directory>.
-fn short_path(path: &Path) -> Result<(std::fs::File, String)> {
-    let dir = path.parent().unwrap_or(Path::new("/"));
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} has no file name", path.display()))?;
-    let f = std::fs::File::open(dir).with_context(|| format!("opening {}", dir.display()))?;
-    let short = format!("/proc/self/fd/{}/{}", f.as_raw_fd(), name.to_string_lossy());
-    Ok((f, short))
-}
-
 impl Proxy {
     /// Binds the proxy socket if create prepared one and the caller has a NOTIFY_SOCKET.
     pub fn bind(state_dir: &Path) -> Result<Option<Proxy>> {
@@ -133,8 +120,8 @@ impl Proxy {
         }
         let path = dir.join(SOCKET);
         let _ = std::fs::remove_file(&path);
-        let (_dir_fd, short) = short_path(&path)?;
-        let socket = UnixDatagram::bind(&short)
+        let short = crate::unix_path::usable(&path)?;
+        let socket = UnixDatagram::bind(&short.path)
             .with_context(|| format!("NOTIFY_SOCKET: binding {}", path.display()))?;
         // Any container user may notify.
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o777))
@@ -182,8 +169,8 @@ impl Proxy {
                 client.send_to_addr(msg.as_bytes(), &addr)
             }
             None => {
-                let (_dir_fd, short) = short_path(Path::new(&self.host))?;
-                client.send_to(msg.as_bytes(), short)
+                let short = crate::unix_path::usable(Path::new(&self.host))?;
+                client.send_to(msg.as_bytes(), &short.path)
             }
         }
         .with_context(|| format!("NOTIFY_SOCKET {}: forwarding READY", self.host))?;

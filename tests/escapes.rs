@@ -346,7 +346,7 @@ fn cve_2025_52565_dev_pts_symlinks_for_dev_console() {
     b.sh("echo '|/tmp/pwn' > /dev/console; echo '|/tmp/pwn' > /dev/pts/0; sleep 2");
     b.write();
     let id = h.id("cve52565");
-    let (out, master) = with_console_socket(&b.path().join("console.sock"), |sock| {
+    let (out, master) = with_console_socket(&b.socket("console.sock"), |sock| {
         h.run(&[
             "run",
             "-d",

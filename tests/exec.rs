@@ -209,7 +209,7 @@ fn exec_terminal_rules_like_runc() {
     let h = Hull::new();
     let (b, id, _) = running(&h, "extty");
     assert_one_line_error(&h.run(&["exec", "-d", "-t", &id, "true"]), "console socket");
-    let sock = b.path().join("nope.sock");
+    let sock = b.socket("nope.sock");
     assert_one_line_error(
         &h.run(&[
             "exec",

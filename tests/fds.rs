@@ -97,7 +97,7 @@ fn listen_fds_socket_is_usable_as_fd_3() {
     install_helper(&b);
     b.args(&["hull_helper", "accept"]);
     b.write();
-    let sock = b.path().join("act.sock");
+    let sock = b.socket("act.sock");
     let listener = UnixListener::bind(&sock).unwrap();
     // Let the host shell inherit the listener, as systemd would hand it over.
     nix::fcntl::fcntl(

@@ -37,7 +37,7 @@ fn console_socket_receives_a_working_pty() {
     b.sh("echo hello-tty; tty; stty size; sleep 1000");
     b.write();
     let id = h.id("cons");
-    let (out, master) = with_console_socket(&b.path().join("console.sock"), |sock| {
+    let (out, master) = with_console_socket(&b.socket("console.sock"), |sock| {
         h.run(&[
             "run",
             "-d",
@@ -59,7 +59,7 @@ fn console_socket_receives_a_working_pty() {
     assert!(text.contains("21 63"), "consoleSize not applied: {text:?}");
 
     // exec -t -d with its own console socket gets a second pty.
-    let (out, master) = with_console_socket(&b.path().join("exec.sock"), |sock| {
+    let (out, master) = with_console_socket(&b.socket("exec.sock"), |sock| {
         h.run(&[
             "exec",
             "-t",
@@ -197,7 +197,7 @@ fn detached_terminal_needs_a_console_socket() {
     // A console socket without a terminal is refused too.
     b.terminal(false);
     b.write();
-    let sock = b.path().join("x.sock");
+    let sock = b.socket("x.sock");
     let _l = UnixListener::bind(&sock).unwrap();
     let out = h.run(&[
         "create",

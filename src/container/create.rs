@@ -66,8 +66,7 @@ pub fn create(o: &Options) -> Result<Created> {
     let ns = namespaces::plan(linux)?;
     let console = match (terminal, o.console_socket, o.console_relay) {
         (true, Some(p), _) => Some(OwnedFd::from(
-            std::os::unix::net::UnixStream::connect(p)
-                .with_context(|| format!("--console-socket {}", p.display()))?,
+            crate::unix_path::connect(p).context("--console-socket")?,
         )),
         (true, None, Some(fd)) => Some(
             fd.try_clone_to_owned()

@@ -121,8 +121,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
         (true, Some(p)) => (
             None,
             Some(OwnedFd::from(
-                std::os::unix::net::UnixStream::connect(p)
-                    .with_context(|| format!("--console-socket {}", p.display()))?,
+                crate::unix_path::connect(p).context("--console-socket")?,
             )),
         ),
         (true, None) => {

@@ -83,12 +83,7 @@ pub fn prepare(s: &LinuxSeccomp, state_root: &Path) -> Result<Filter> {
             .listener_path()
             .as_ref()
             .context("linux.seccomp.listenerPath: required when an action is SCMP_ACT_NOTIFY")?;
-        let sock = UnixStream::connect(path).with_context(|| {
-            format!(
-                "linux.seccomp.listenerPath: connecting to {}",
-                path.display()
-            )
-        })?;
+        let sock = crate::unix_path::connect(path).context("linux.seccomp.listenerPath")?;
         Some(Listener {
             sock,
             metadata: s.listener_metadata().clone(),

@@ -557,6 +557,29 @@ impl Bundle {
         self.dir.join("config.json")
     }
 
+    /// A path for a unix socket that belongs to this bundle. It lives under /tmp rather than in
+    /// the bundle because sun_path holds 108 bytes and a checkout's path can be longer than that
+    /// leaves room for. Removed when the bundle is dropped.
+    pub fn socket(&self, name: &str) -> PathBuf {
+        let dir = self.socket_dir();
+        mkdir_0755(&dir);
+        dir.join(name)
+    }
+
+    fn socket_dir(&self) -> PathBuf {
+        let leaf = self.dir.file_name().and_then(|n| n.to_str()).unwrap_or("b");
+        // The bundle's own name ends in `<pid>-<n>`, which makes it unique; keep that end.
+        let tail: String = leaf
+            .chars()
+            .rev()
+            .take(24)
+            .collect::<String>()
+            .chars()
+            .rev()
+            .collect();
+        PathBuf::from("/tmp").join(format!("hull-sock-{tail}"))
+    }
+
     /// Write `config` back to config.json.
     pub fn write(&self) {
         fs::write(
@@ -748,6 +771,7 @@ impl Drop for Bundle {
         if std::env::var_os("HULL_TEST_KEEP").is_none() && mounts_under(&self.dir).is_empty() {
             let _ = fs::remove_dir_all(&self.dir);
         }
+        let _ = fs::remove_dir_all(self.socket_dir());
     }
 }
 
