@@ -12,28 +12,45 @@ fn docker_profile() -> Value {
     serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
 }
 
-/// A static program in the rootfs that calls keyctl(KEYCTL_GET_KEYRING_ID, session) and prints
-/// the result: busybox has no keyctl applet.
-fn install_keyctl_probe(b: &Bundle) {
-    let src = b.dir.join("keyctl-probe.c");
-    std::fs::write(
-        &src,
-        "#include <stdio.h>\n#include <errno.h>\n#include <unistd.h>\n#include <sys/syscall.h>\n\
-         int main(void) { long r = syscall(SYS_keyctl, 0, -3, 0);\n\
-         printf(\"keyctl=%ld errno=%d\\n\", r, r < 0 ? errno : 0); return 0; }\n",
-    )
-    .unwrap();
+/// Builds `c_source` as a static program at /bin/<name> in the rootfs.
+fn install_probe(b: &Bundle, name: &str, c_source: &str) {
+    let src = b.dir.join(format!("{name}.c"));
+    std::fs::write(&src, c_source).unwrap();
     let out = host(
         "gcc",
         &[
             "-static",
             "-O1",
             "-o",
-            b.rootfs().join("bin/keyctl-probe").to_str().unwrap(),
+            b.rootfs().join("bin").join(name).to_str().unwrap(),
             src.to_str().unwrap(),
         ],
     );
-    assert!(out.ok(), "building the keyctl probe{out}");
+    assert!(out.ok(), "building {name}{out}");
+}
+
+/// A static program in the rootfs that calls keyctl(KEYCTL_GET_KEYRING_ID, session) and prints
+/// the result: busybox has no keyctl applet.
+fn install_keyctl_probe(b: &Bundle) {
+    install_probe(
+        b,
+        "keyctl-probe",
+        "#include <stdio.h>\n#include <errno.h>\n#include <unistd.h>\n#include <sys/syscall.h>\n\
+         int main(void) { long r = syscall(SYS_keyctl, 0, -3, 0);\n\
+         printf(\"keyctl=%ld errno=%d\\n\", r, r < 0 ? errno : 0); return 0; }\n",
+    );
+}
+
+/// `syscall-probe N...` makes raw syscall N (no arguments) and prints `N errno=E` for each.
+fn install_syscall_probe(b: &Bundle) {
+    install_probe(
+        b,
+        "syscall-probe",
+        "#include <stdio.h>\n#include <stdlib.h>\n#include <errno.h>\n#include <unistd.h>\n\
+         int main(int argc, char **argv) { for (int i = 1; i < argc; i++) {\n\
+         long n = atol(argv[i]); errno = 0; long r = syscall(n, 0, 0, 0, 0, 0, 0);\n\
+         printf(\"%ld errno=%d\\n\", n, r < 0 ? errno : 0); } return 0; }\n",
+    );
 }
 
 fn with_sys_admin(b: &mut Bundle) {
@@ -71,6 +88,46 @@ fn docker_profile_blocks_unshare_and_keyctl_but_runs_a_shell() {
     assert!(out.stdout.contains("unshare=1"), "{out}");
     assert!(out.stdout.contains("keyctl=-1 errno=1\n"), "{out}");
     assert!(out.stdout.contains("data\nshell-ok"), "{out}");
+}
+
+/// runc's ENOSYS stub. Under Docker's profile (default: EPERM) a syscall numbered above every
+/// syscall the profile names gets ENOSYS, as on a kernel too old to have it, so that a C library
+/// falls back to the older call; a number within the profile's range that it does not name still
+/// gets EPERM. A runtime without the stub gives EPERM for both.
+#[test]
+fn syscalls_newer_than_the_profile_get_enosys() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    install_syscall_probe(&b);
+    // 400 is an unassigned x86_64 number below the profile's newest calls (clone3 is 435);
+    // 335-423 are kept free to line up with other architectures, except that 335 and 336 went
+    // to uprobes in 6.11. 1000 is above anything the profile names.
+    b.args(&["/bin/syscall-probe", "400", "1000"]);
+    let out = h.run_bundle(&b);
+    assert!(out.stdout.contains("400 errno=38\n"), "control run{out}");
+    assert!(out.stdout.contains("1000 errno=38\n"), "control run{out}");
+
+    b.set("/linux/seccomp", docker_profile());
+    let out = h.run_bundle(&b);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("400 errno=1\n"), "{out}");
+    assert!(out.stdout.contains("1000 errno=38\n"), "{out}");
+
+    // A default that kills gets the stub too: the new syscall returns ENOSYS instead of killing.
+    let mut p = docker_profile();
+    p["defaultAction"] = json!("SCMP_ACT_KILL_PROCESS");
+    b.set("/linux/seccomp", p);
+    b.args(&["/bin/syscall-probe", "1000"]);
+    let out = h.run_bundle(&b);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("1000 errno=38\n"), "{out}");
+    b.args(&["/bin/syscall-probe", "400"]);
+    let out = h.run_bundle(&b);
+    assert_eq!(
+        out.code,
+        128 + 31,
+        "SIGSYS expected for a number within the profile{out}"
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@ pub mod exe;
 pub mod host;
 pub mod lsm;
 pub mod seccomp;
+mod seccomp_enosys;
 
 pub use host::HostView;
 

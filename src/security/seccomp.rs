@@ -12,6 +12,7 @@
 //! the config: NEW_LISTENER when an action is SCMP_ACT_NOTIFY (the kernel then returns the
 //! notification fd, which is sent to listenerPath as runc does).
 
+use super::seccomp_enosys as enosys;
 use crate::sys::seccomp::{self as sys, Insn};
 use anyhow::{Context, Result, bail};
 use libseccomp::{
@@ -182,7 +183,8 @@ fn cache_key(s: &LinuxSeccomp) -> Result<Vec<u8>> {
         .unwrap_or_default();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let key = json!({
-        "format": 1,
+        // 2: programs carry the ENOSYS stub.
+        "format": 2,
         "hull": env!("CARGO_PKG_VERSION"),
         "libseccomp": v,
         "api": libseccomp::get_api(),
@@ -317,12 +319,14 @@ fn compile(s: &LinuxSeccomp) -> Result<Vec<u8>> {
         "linux.seccomp.defaultErrnoRet",
     )?;
     let mut ctx = ScmpFilterContext::new(default).context("linux.seccomp: creating the filter")?;
+    let mut arches = vec![ScmpArch::native()];
     for (i, a) in s.architectures().iter().flatten().enumerate() {
         let sa = arch(a).with_context(|| {
             format!("linux.seccomp.architectures[{i}]: {a:?} is not known to libseccomp")
         })?;
         ctx.add_arch(sa)
             .with_context(|| format!("linux.seccomp.architectures[{i}]: adding {a:?}"))?;
+        arches.push(sa);
     }
     for (i, call) in s.syscalls().iter().flatten().enumerate() {
         let field = format!("linux.seccomp.syscalls[{i}]");
@@ -363,7 +367,19 @@ fn compile(s: &LinuxSeccomp) -> Result<Vec<u8>> {
             res.with_context(|| format!("{field}: adding the rule for {name}"))?;
         }
     }
-    export(&ctx).context("linux.seccomp: exporting the compiled filter")
+    let bytes = export(&ctx).context("linux.seccomp: exporting the compiled filter")?;
+    if !enosys::wanted(default) {
+        return Ok(bytes);
+    }
+    let program = sys::decode(&bytes).context("linux.seccomp: libseccomp produced no program")?;
+    let names = s.syscalls().iter().flatten().flat_map(|c| c.names().iter());
+    let (program, max) = enosys::prepend(program, &arches, names.map(String::as_str));
+    if let Some(max) = max {
+        crate::logging::debug(&format!(
+            "linux.seccomp: syscalls above {max} return ENOSYS (newer than the profile)"
+        ));
+    }
+    Ok(sys::encode(&program))
 }
 
 /// seccomp_export_bpf into an anonymous memory file (libseccomp 2.5 has no in-memory export).

@@ -34,6 +34,17 @@ pub fn decode(bytes: &[u8]) -> Option<Vec<Insn>> {
     )
 }
 
+/// The inverse of `decode`: the program as native-endian `struct sock_filter` bytes.
+pub fn encode(prog: &[Insn]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(prog.len() * 8);
+    for i in prog {
+        out.extend_from_slice(&i.code.to_ne_bytes());
+        out.extend_from_slice(&[i.jt, i.jf]);
+        out.extend_from_slice(&i.k.to_ne_bytes());
+    }
+    out
+}
+
 /// `seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog)`. With FLAG_NEW_LISTENER the kernel returns
 /// the notification fd (close-on-exec), which is handed back.
 pub fn set_mode_filter(prog: &[Insn], flags: u32) -> nix::Result<Option<OwnedFd>> {
