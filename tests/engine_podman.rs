@@ -7,127 +7,14 @@
 
 mod cgroup_util;
 mod common;
+mod engine_util;
 
-use cgroup_util::*;
 use common::*;
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use engine_util::*;
+use std::path::Path;
 
-const IMAGE: &str = "localhost/hull-busybox:latest";
 /// Where podman keeps hull's state: `/run/<runtime name>` for a runtime given by path.
 const HULL_ROOT: &str = "/run/hull";
-
-struct Podman {
-    dir: PathBuf,
-    global: Vec<String>,
-}
-
-/// The podman these tests share, or None (after saying why) where they cannot run. One store
-/// for all: podman's lock memory (/dev/shm/libpod_lock) is one per host, and two stores that
-/// set it up at the same moment collide.
-fn podman() -> Option<&'static Podman> {
-    if !require(&["memory", "pids", "cpu"]) {
-        return None;
-    }
-    if which("podman").is_none() {
-        // integration/setup installs podman; in the VM its absence is a failure.
-        assert!(
-            std::env::var_os("HULL_REQUIRE_CGROUP2").is_none(),
-            "podman is not installed (integration/setup installs it)"
-        );
-        eprintln!("skipping: podman is not installed (integration/setup installs it)");
-        return None;
-    }
-    static SHARED: OnceLock<Podman> = OnceLock::new();
-    Some(SHARED.get_or_init(Podman::create))
-}
-
-impl Podman {
-    /// A fresh store holding the busybox image. It replaces the store of an earlier run.
-    fn create() -> Podman {
-        // Podman refuses a runroot longer than 50 characters (its sockets live there).
-        let dir = PathBuf::from("/run/hull-podman/store");
-        let s = |p: &str| dir.join(p).to_str().unwrap().to_string();
-        let global = vec![
-            "--runtime".into(),
-            hull_bin().to_str().unwrap().to_string(),
-            // No systemd in the VM; hull has no --systemd-cgroup yet either.
-            "--cgroup-manager".into(),
-            "cgroupfs".into(),
-            "--events-backend".into(),
-            "file".into(),
-            "--storage-driver".into(),
-            "vfs".into(),
-            "--root".into(),
-            s("root"),
-            "--runroot".into(),
-            s("run"),
-            "--tmpdir".into(),
-            s("tmp"),
-        ];
-        let p = Podman { dir, global };
-        if p.dir.exists() {
-            let _ = p.run(&["rm", "-a", "-f", "-t", "0"]);
-            for m in mounts_under(&p.dir).iter().rev() {
-                let _ = std::process::Command::new("umount")
-                    .arg("-l")
-                    .arg(m)
-                    .status();
-            }
-            std::fs::remove_dir_all(&p.dir).unwrap();
-        }
-        std::fs::create_dir_all(&p.dir).unwrap();
-        let tar = p.dir.join("rootfs.tar");
-        let out = host(
-            "tar",
-            &[
-                "-C",
-                cached_rootfs().to_str().unwrap(),
-                "-cf",
-                tar.to_str().unwrap(),
-                ".",
-            ],
-        );
-        assert!(out.ok(), "{out}");
-        p.ok(&["import", "-q", tar.to_str().unwrap(), IMAGE]);
-        p
-    }
-
-    fn run(&self, args: &[&str]) -> Out {
-        let mut all: Vec<&str> = self.global.iter().map(String::as_str).collect();
-        all.extend_from_slice(args);
-        host("podman", &all)
-    }
-
-    fn ok(&self, args: &[&str]) -> Out {
-        let out = self.run(args);
-        assert!(out.ok(), "{out}");
-        out
-    }
-
-    /// `podman run --rm --network none IMAGE ARGS...`, with `opts` before the image.
-    fn container(&self, opts: &[&str], args: &[&str]) -> Out {
-        let mut all = vec!["run", "--rm", "--network", "none"];
-        all.extend_from_slice(opts);
-        all.push(IMAGE);
-        all.extend_from_slice(args);
-        self.run(&all)
-    }
-
-    fn status(&self, name: &str) -> String {
-        self.ok(&["inspect", "-f", "{{.State.Status}}", name])
-            .out()
-            .to_string()
-    }
-}
-
-fn which(prog: &str) -> Option<PathBuf> {
-    std::env::var("PATH")
-        .unwrap_or_default()
-        .split(':')
-        .map(|d| Path::new(d).join(prog))
-        .find(|p| p.is_file())
-}
 
 #[test]
 fn podman_run_relays_output_exit_codes_and_a_missing_command() {
