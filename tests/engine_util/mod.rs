@@ -5,7 +5,7 @@
 use crate::cgroup_util::require;
 use crate::common::*;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub const IMAGE: &str = "localhost/hull-busybox:latest";
 
@@ -41,6 +41,19 @@ pub fn podman() -> Option<&'static Podman> {
     }
     static SHARED: OnceLock<Podman> = OnceLock::new();
     Some(SHARED.get_or_init(Podman::create))
+}
+
+/// Held (shared) by every test using the podman store, and exclusively by one that runs a
+/// container with a uid mapping: for such a container podman's vfs driver chowns the store's
+/// layer directory to the mapping's root, which a concurrent container creation undoes.
+static STORE_USE: RwLock<()> = RwLock::new(());
+
+pub fn store_shared() -> RwLockReadGuard<'static, ()> {
+    STORE_USE.read().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn store_exclusive() -> RwLockWriteGuard<'static, ()> {
+    STORE_USE.write().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Podman {
@@ -113,6 +126,23 @@ impl Podman {
         all.push(IMAGE);
         all.extend_from_slice(args);
         self.run(&all)
+    }
+
+    /// A file in the store's directory, for bind mounts.
+    pub fn scratch_file(&self, name: &str, text: &str) -> PathBuf {
+        let f = self.dir.join(name);
+        std::fs::write(&f, text).unwrap();
+        f
+    }
+
+    /// Runs podman with `args` under script(1), for the commands that need a terminal.
+    pub fn in_a_terminal(&self, args: &[&str]) -> Out {
+        let cmdline = std::iter::once("podman")
+            .chain(self.global.iter().map(String::as_str))
+            .chain(args.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ");
+        host("script", &["-qec", &cmdline, "/dev/null"])
     }
 
     /// The busybox image as an OCI archive, for engines that import images.
