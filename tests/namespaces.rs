@@ -350,3 +350,87 @@ fn join_namespaces_of_another_container() {
     assert_eq!(h.status(&a).as_deref(), Some("running"));
     assert!(pid_alive(pid));
 }
+
+/// Idmapped bind mounts (`idmap`, and `ridmap`): in a user namespace mapping 0 → 100000, a volume's files owned
+/// by host root and by uid 1000 show up owned by 0 and 1000, where a plain bind mount shows the
+/// overflow id; and a file the container's root creates through it belongs to host root.
+#[test]
+fn idmapped_bind_mount_shows_host_owners_in_a_user_namespace() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.userns(100000, 65536);
+    let plain = b.bind_dir("/plain", &["rbind"]);
+    let mapped = b.bind_dir("/mapped", &["rbind", "idmap"]);
+    let recursive = b.bind_dir("/rmapped", &["rbind", "ridmap"]);
+    for d in [&plain, &mapped, &recursive] {
+        fs::write(d.join("root-owned"), "").unwrap();
+        fs::write(d.join("user-owned"), "").unwrap();
+        std::os::unix::fs::chown(d.join("user-owned"), Some(1000), Some(1000)).unwrap();
+    }
+    b.sh("ls -ln /plain /mapped /rmapped; touch /mapped/new && echo created");
+    let out = h.run_bundle(&b);
+    assert!(out.ok(), "{out}");
+    // `ls -ln` lists each directory under its own "/dir:" heading.
+    let owners = |dir: &str, file: &str| -> String {
+        let section = out.stdout.split(&format!("{dir}:")).nth(1).unwrap_or("");
+        let line = section
+            .lines()
+            .find(|l| l.ends_with(&format!(" {file}")))
+            .unwrap_or("");
+        let f: Vec<&str> = line.split_whitespace().collect();
+        f.get(2..4).map(|o| o.join(":")).unwrap_or_default()
+    };
+    assert_eq!(owners("/plain", "root-owned"), "65534:65534", "{out}");
+    assert_eq!(owners("/plain", "user-owned"), "65534:65534", "{out}");
+    assert_eq!(owners("/mapped", "root-owned"), "0:0", "{out}");
+    assert_eq!(owners("/mapped", "user-owned"), "1000:1000", "{out}");
+    assert_eq!(owners("/rmapped", "user-owned"), "1000:1000", "{out}");
+    assert!(out.stdout.contains("created"), "{out}");
+    let meta = fs::metadata(mapped.join("new")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        (meta.uid(), meta.gid()),
+        (0, 0),
+        "new file's owner on the host"
+    );
+}
+
+/// An idmapped mount whose mappings are not the container's own is refused up front, with no
+/// residue (hull idmaps through the container's user namespace).
+#[test]
+fn idmapped_mount_with_other_mappings_is_refused() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.userns(100000, 65536);
+    b.bind_dir("/mapped", &["rbind", "idmap"]);
+    let last = b.config["mounts"].as_array().unwrap().len() - 1;
+    let other = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    b.set(&format!("/mounts/{last}/uidMappings"), other.clone());
+    b.set(&format!("/mounts/{last}/gidMappings"), other);
+    b.args(&["true"]);
+    b.write();
+    let id = h.id("idmapother");
+    let out = h.run(&["create", "-b", b.path_str(), &id]);
+    assert_one_line_error(&out, "uidMappings");
+    assert_no_residue(&h, &b, &id);
+}
+
+/// A source whose filesystem cannot be idmapped (procfs) fails create with the mount named, and
+/// leaves nothing behind: the init, its cgroup and its state go.
+#[test]
+fn idmapped_mount_of_an_unsupporting_filesystem_fails_cleanly() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.userns(100000, 65536);
+    std::fs::create_dir_all(b.rootfs().join("hostproc")).unwrap();
+    b.add_mount(
+        json!({"destination": "/hostproc", "type": "bind", "source": "/proc/sys",
+                       "options": ["rbind", "idmap"]}),
+    );
+    b.args(&["true"]);
+    b.write();
+    let id = h.id("idmapproc");
+    let out = h.run(&["create", "-b", b.path_str(), &id]);
+    assert_one_line_error(&out, "idmapping /proc/sys");
+    assert_no_residue(&h, &b, &id);
+}

@@ -19,8 +19,9 @@ const HOOKS: [&str; 6] = [
     "poststop",
 ];
 
-/// The mount option keywords src/rootfs/options.rs turns into mount flags or propagation.
-const MOUNT_OPTIONS: [&str; 37] = [
+/// The mount option keywords src/rootfs/options.rs turns into mount flags or propagation, and
+/// the idmapping ones (src/rootfs/idmap.rs).
+const MOUNT_OPTIONS: [&str; 39] = [
     "async",
     "atime",
     "bind",
@@ -29,6 +30,7 @@ const MOUNT_OPTIONS: [&str; 37] = [
     "diratime",
     "dirsync",
     "exec",
+    "idmap",
     "lazytime",
     "loud",
     "mand",
@@ -45,6 +47,7 @@ const MOUNT_OPTIONS: [&str; 37] = [
     "rbind",
     "relatime",
     "remount",
+    "ridmap",
     "rprivate",
     "rshared",
     "rslave",
@@ -187,7 +190,7 @@ pub fn features() -> Value {
             "apparmor": {"enabled": host_has("/sys/module/apparmor/parameters/enabled", Some("Y"))},
             "selinux": {"enabled": host_has("/sys/fs/selinux/enforce", None)},
             "intelRdt": {"enabled": false},
-            "mountExtensions": {"idmap": {"enabled": false}},
+            "mountExtensions": {"idmap": {"enabled": true}},
         },
         "annotations": annotations,
     })

@@ -172,9 +172,12 @@ pub fn create(o: &Options) -> Result<Created> {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
             .with_context(|| format!("process.oomScoreAdj: writing {adj}"))?;
     }
+    let idmapped = crate::rootfs::idmap::detached(&spec, pid, &bundle)?;
     // Visible to hooks that ask `hull state` while create runs.
     state.write(&dir.dir)?;
-    parent_sync.send(&Msg::Go)?;
+    let fds: Vec<_> = idmapped.iter().map(|f| f.as_fd()).collect();
+    parent_sync.send_with_fds(&Msg::Go, &fds)?;
+    drop(idmapped);
 
     // 6. The init builds its rootfs; prestart and createRuntime hooks run here at its request.
     loop {

@@ -61,7 +61,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     let guard = a.security.enter(&a.hook_state)?;
 
     // 1. Namespaces: the parent writes the id maps, then we join those given by path.
-    sync.expect(Msg::Go)?;
+    let idmapped = sync.expect_with_fds(Msg::Go)?;
     a.ns.join()?;
     if a.ns.user {
         user::become_ns_root()?;
@@ -76,6 +76,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
             a.ns.user,
             a.cgroup_dir.clone(),
             &a.bundle,
+            idmapped,
         )?)
     } else {
         None

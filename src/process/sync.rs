@@ -2,8 +2,11 @@
 //! and the peer's death reads as EOF, so neither side can wait forever on a dead partner.
 
 use anyhow::{Context, Result, bail};
-use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
-use std::os::fd::OwnedFd;
+use nix::sys::socket::{
+    AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, sendmsg, socketpair,
+};
+use std::io::IoSlice;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Msg {
@@ -36,6 +39,14 @@ pub fn pair() -> Result<(Sync, Sync)> {
 
 impl Sync {
     pub fn send(&self, msg: &Msg) -> Result<()> {
+        self.send_with_fds(msg, &[])
+    }
+
+    /// Sends `msg` with `fds` attached (SCM_RIGHTS).
+    pub fn send_with_fds(&self, msg: &Msg, fds: &[BorrowedFd]) -> Result<()> {
+        if fds.len() > crate::sys::MAX_FDS {
+            bail!("{} file descriptors do not fit in one message", fds.len());
+        }
         let bytes: Vec<u8> = match msg {
             Msg::Go => b"G".to_vec(),
             Msg::RunHooks => b"H".to_vec(),
@@ -43,38 +54,50 @@ impl Sync {
             Msg::Ready => b"R".to_vec(),
             Msg::Error(e) => [b"E".as_slice(), e.as_bytes()].concat(),
         };
-        nix::unistd::write(&self.fd, &bytes).context("writing to the sync socket")?;
+        let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+        let cmsg = [ControlMessage::ScmRights(&raw)];
+        let cmsgs: &[ControlMessage] = if raw.is_empty() { &[] } else { &cmsg };
+        let iov = [IoSlice::new(&bytes)];
+        sendmsg::<()>(self.fd.as_raw_fd(), &iov, cmsgs, MsgFlags::empty(), None)
+            .context("writing to the sync socket")?;
         Ok(())
     }
 
     /// The next message; None when the peer has gone.
     pub fn recv(&self) -> Result<Option<Msg>> {
+        Ok(self.recv_with_fds()?.map(|(m, _)| m))
+    }
+
+    /// The next message with the fds that came with it; None when the peer has gone.
+    pub fn recv_with_fds(&self) -> Result<Option<(Msg, Vec<OwnedFd>)>> {
         let mut buf = [0u8; 8192];
-        let n = loop {
-            match nix::unistd::read(&self.fd, &mut buf) {
-                Err(nix::errno::Errno::EINTR) => continue,
-                r => break r.context("reading the sync socket")?,
-            }
-        };
+        let (n, fds) = crate::sys::recv_with_fds(self.fd.as_fd(), &mut buf)
+            .context("reading the sync socket")?;
         if n == 0 {
             return Ok(None);
         }
-        Ok(Some(match buf[0] {
+        let msg = match buf[0] {
             b'G' => Msg::Go,
             b'H' => Msg::RunHooks,
             b'D' => Msg::HooksDone,
             b'R' => Msg::Ready,
             b'E' => Msg::Error(String::from_utf8_lossy(&buf[1..n]).into_owned()),
             other => bail!("unexpected sync message {other:#x}"),
-        }))
+        };
+        Ok(Some((msg, fds)))
     }
 
     /// Waits for exactly `want`; an error message or EOF from the peer is an error.
     pub fn expect(&self, want: Msg) -> Result<()> {
-        match self.recv()? {
-            Some(m) if m == want => Ok(()),
-            Some(Msg::Error(e)) => bail!("{e}"),
-            Some(m) => bail!("expected {want:?} on the sync socket, got {m:?}"),
+        self.expect_with_fds(want).map(drop)
+    }
+
+    /// `expect`, returning the fds that came with the message.
+    pub fn expect_with_fds(&self, want: Msg) -> Result<Vec<OwnedFd>> {
+        match self.recv_with_fds()? {
+            Some((m, fds)) if m == want => Ok(fds),
+            Some((Msg::Error(e), _)) => bail!("{e}"),
+            Some((m, _)) => bail!("expected {want:?} on the sync socket, got {m:?}"),
             None => bail!("the other side of the sync socket exited while waiting for {want:?}"),
         }
     }

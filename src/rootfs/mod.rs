@@ -5,6 +5,7 @@
 //! `enter` masks paths and switches root.
 
 mod devices;
+pub mod idmap;
 mod mount;
 pub mod options;
 mod paths;
@@ -37,6 +38,7 @@ pub fn prepare(
     in_userns: bool,
     cgroup_dir: PathBuf,
     bundle: &Path,
+    idmapped: Vec<OwnedFd>,
 ) -> Result<Rootfs> {
     // Nothing mounted from here on may propagate back to the host: make every mount a slave.
     // The requested rootfsPropagation is applied to the new root once it is in place.
@@ -70,8 +72,15 @@ pub fn prepare(
         cgroup_dir,
     };
     let mounts = spec.mounts().clone().unwrap_or_default();
+    let mut idmapped = idmapped.into_iter();
     for (i, m) in mounts.iter().enumerate() {
-        mount::mount_entry(&rootfs, m, bundle)
+        let detached = match idmap::wanted(m) {
+            Some(_) => Some(idmapped.next().with_context(|| {
+                format!("mounts[{i}]: the idmapped mount did not arrive from create")
+            })?),
+            None => None,
+        };
+        mount::mount_entry(&rootfs, m, bundle, detached)
             .with_context(|| format!("mounts[{i}] ({})", m.destination().display()))?;
     }
     if devices::dev_is_ours(&mounts) {

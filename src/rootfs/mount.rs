@@ -11,10 +11,16 @@ use nix::mount::{MsFlags, mount};
 use nix::sys::stat::{SFlag, fstat};
 use nix::sys::statvfs::{FsFlags, statvfs};
 use oci_spec::runtime::Mount;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-pub fn mount_entry(rootfs: &Rootfs, m: &Mount, bundle: &Path) -> Result<()> {
+/// `idmapped`: the detached, idmapped copy of the source that `create` made for this mount.
+pub fn mount_entry(
+    rootfs: &Rootfs,
+    m: &Mount,
+    bundle: &Path,
+    idmapped: Option<OwnedFd>,
+) -> Result<()> {
     let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
     let typ = m.typ().clone().unwrap_or_default();
     let is_bind = opts.flags.contains(MsFlags::MS_BIND) || typ == "bind";
@@ -22,15 +28,7 @@ pub fn mount_entry(rootfs: &Rootfs, m: &Mount, bundle: &Path) -> Result<()> {
     let root = rootfs.fd.as_fd();
 
     if is_bind {
-        let src = m
-            .source()
-            .clone()
-            .context("source: a bind mount needs a source")?;
-        let src = if src.is_absolute() {
-            src
-        } else {
-            bundle.join(src)
-        };
+        let src = super::idmap::source(m, bundle)?;
         let meta = std::fs::metadata(&src).with_context(|| format!("source {}", src.display()))?;
         let target = if meta.is_dir() {
             resolve::mkdir_all(root, dest)?
@@ -38,14 +36,20 @@ pub fn mount_entry(rootfs: &Rootfs, m: &Mount, bundle: &Path) -> Result<()> {
             resolve::mkfile(root, dest)?
         };
         let rec = opts.flags & MsFlags::MS_REC;
-        mount(
-            Some(&src),
-            resolve::fd_path(&target).as_str(),
-            None::<&str>,
-            MsFlags::MS_BIND | rec,
-            None::<&str>,
-        )
-        .with_context(|| format!("bind-mounting {}", src.display()))?;
+        match idmapped {
+            Some(detached) => {
+                crate::sys::mount_api::move_mount_onto(detached.as_fd(), target.as_fd())
+                    .with_context(|| format!("attaching the idmapped mount of {}", src.display()))?
+            }
+            None => mount(
+                Some(&src),
+                resolve::fd_path(&target).as_str(),
+                None::<&str>,
+                MsFlags::MS_BIND | rec,
+                None::<&str>,
+            )
+            .with_context(|| format!("bind-mounting {}", src.display()))?,
+        }
         let extra = opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         // The kernel ignores flags on the first bind mount: apply them by remounting what is
         // now mounted at the destination (a fresh lookup, since `target` is the covered dir).

@@ -66,6 +66,8 @@ pub fn parse(options: &[String]) -> Parsed {
             "loud" => (MsFlags::empty(), MsFlags::MS_SILENT),
             // runc-specific extensions that change nothing at mount time here.
             "tmpcopyup" | "rro" | "rrw" => (MsFlags::empty(), MsFlags::empty()),
+            // Done by rootfs::idmap before the mount, not through flags.
+            "idmap" | "ridmap" => (MsFlags::empty(), MsFlags::empty()),
             other => {
                 if let Some(prop) = propagation(other) {
                     p.propagation.push(prop);

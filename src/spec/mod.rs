@@ -101,10 +101,40 @@ mod tests {
     }
 
     #[test]
-    fn idmapped_mount_is_refused_not_ignored() {
+    fn idmapped_mount_rules() {
+        // Without a new user namespace, and not a bind mount (mounts[0] is /proc).
         let mut v = base();
-        v["mounts"][0]["options"] = serde_json::json!(["rbind", "idmap"]);
-        assert!(err_of(&v).contains("mounts[0]: idmapped"));
+        v["mounts"][0]["options"] = serde_json::json!(["idmap"]);
+        let e = err_of(&v);
+        assert!(
+            e.contains("mounts[0]: an idmapped mount must be a bind mount"),
+            "{e}"
+        );
+        assert!(
+            e.contains("mounts[0]: an idmapped mount needs a new user namespace"),
+            "{e}"
+        );
+        // In a user namespace, mappings other than the container's are refused.
+        let maps = serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        v["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"type": "user"}));
+        v["linux"]["uidMappings"] = maps.clone();
+        v["linux"]["gidMappings"] = maps.clone();
+        v["mounts"][0] = serde_json::json!({"destination": "/v", "type": "bind", "source": "/tmp",
+            "options": ["rbind"], "uidMappings": maps,
+            "gidMappings": [{"containerID": 0, "hostID": 200000, "size": 65536}]});
+        let e = err_of(&v);
+        assert!(!e.contains("uidMappings"), "{e}");
+        assert!(
+            e.contains(
+                "mounts[0].gidMappings: hull idmaps mounts only with the container's own mappings"
+            ),
+            "{e}"
+        );
+        v["mounts"][0]["gidMappings"] = maps;
+        parse(&v.to_string()).unwrap();
     }
 
     #[test]

@@ -78,19 +78,67 @@ pub fn raw(v: &mut Value) -> Vec<String> {
     }
     if let Some(mounts) = v.get("mounts").and_then(Value::as_array) {
         for (i, m) in mounts.iter().enumerate() {
-            let idmap = m
-                .get("options")
-                .and_then(Value::as_array)
-                .is_some_and(|o| o.iter().any(|o| o == "idmap" || o == "ridmap"));
-            if idmap || m.get("uidMappings").is_some() || m.get("gidMappings").is_some() {
-                problems.push(format!(
-                    "mounts[{i}]: idmapped mounts are not supported by hull yet"
-                ));
-            }
+            idmapped_mount(v, i, m, &mut problems);
         }
     }
     drop_unknown_capabilities(v);
     problems
+}
+
+/// An idmapped mount (rootfs::idmap) must be a bind mount in a container with a new user
+/// namespace, and its mappings, if given, must be the container's own: hull idmaps through the
+/// container's user namespace rather than making one per mount.
+fn idmapped_mount(v: &Value, i: usize, m: &Value, problems: &mut Vec<String>) {
+    let opts: Vec<&str> = m
+        .get("options")
+        .and_then(Value::as_array)
+        .map(|o| o.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let (uid, gid) = (m.get("uidMappings"), m.get("gidMappings"));
+    let idmap = opts.iter().any(|o| *o == "idmap" || *o == "ridmap");
+    if !idmap && uid.is_none() && gid.is_none() {
+        return;
+    }
+    let bind = m.get("type").and_then(Value::as_str) == Some("bind")
+        || opts.iter().any(|o| *o == "bind" || *o == "rbind");
+    if !bind {
+        problems.push(format!(
+            "mounts[{i}]: an idmapped mount must be a bind mount"
+        ));
+    }
+    if uid.is_some() != gid.is_some() {
+        problems.push(format!(
+            "mounts[{i}]: uidMappings and gidMappings must be given together"
+        ));
+    }
+    let new_userns = v
+        .pointer("/linux/namespaces")
+        .and_then(Value::as_array)
+        .is_some_and(|ns| {
+            ns.iter().any(|n| {
+                n.get("type").and_then(Value::as_str) == Some("user")
+                    && n.get("path")
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+            })
+        });
+    if !new_userns {
+        problems.push(format!(
+            "mounts[{i}]: an idmapped mount needs a new user namespace in linux.namespaces"
+        ));
+    }
+    for (key, own) in [
+        ("uidMappings", "/linux/uidMappings"),
+        ("gidMappings", "/linux/gidMappings"),
+    ] {
+        if let Some(maps) = m.get(key)
+            && v.pointer(own) != Some(maps)
+        {
+            problems.push(format!(
+                "mounts[{i}].{key}: hull idmaps mounts only with the container's own mappings (linux.{key})"
+            ));
+        }
+    }
 }
 
 /// Fields hull does not implement yet. Refusing them is better than a container that silently

@@ -2,6 +2,7 @@
 //! Each wrapper keeps the kernel's semantics and returns `nix::Result`.
 
 pub mod bpf;
+pub mod mount_api;
 pub mod seccomp;
 
 use nix::errno::Errno;
@@ -229,6 +230,39 @@ pub fn recv_fd(sock: BorrowedFd) -> nix::Result<Option<OwnedFd>> {
     }
     Ok(None)
 }
+
+/// Receives one message into `buf` with the file descriptors (SCM_RIGHTS) that came with it,
+/// close-on-exec. Returns the number of bytes (0: the peer has gone) and the fds.
+pub fn recv_with_fds(sock: BorrowedFd, buf: &mut [u8]) -> nix::Result<(usize, Vec<OwnedFd>)> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    let mut iov = [std::io::IoSliceMut::new(buf)];
+    let mut space = nix::cmsg_space!([RawFd; MAX_FDS]);
+    let msg = loop {
+        match recvmsg::<()>(
+            sock.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Err(Errno::EINTR) => continue,
+            r => break r?,
+        }
+    };
+    let mut fds = Vec::new();
+    for c in msg.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(raw) = c {
+            // SAFETY: SCM_RIGHTS installed these fds in our table for us; each is owned once.
+            fds.extend(raw.iter().map(|&fd| unsafe { OwnedFd::from_raw_fd(fd) }));
+        }
+    }
+    if msg.flags.contains(MsgFlags::MSG_CTRUNC) {
+        return Err(Errno::EMSGSIZE);
+    }
+    Ok((msg.bytes, fds))
+}
+
+/// The most fds one sync message carries (the kernel's SCM_MAX_FD is 253).
+pub const MAX_FDS: usize = 253;
 
 /// Whether the running kernel knows a SECCOMP_SET_MODE_FILTER flag, probed as runc does: with
 /// no filter given, a known flag fails with EFAULT (reading the filter), an unknown one with
