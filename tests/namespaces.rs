@@ -434,3 +434,69 @@ fn idmapped_mount_of_an_unsupporting_filesystem_fails_cleanly() {
     assert_one_line_error(&out, "idmapping /proc/sys");
     assert_no_residue(&h, &b, &id);
 }
+
+/// A user namespace joined by path with a new pid namespace, as an engine does for the
+/// containers of a user-namespaced pod: the new pid namespace must belong to the joined user
+/// namespace (else the container could not mount its /proc, which is what hull did before), and
+/// the container's process is its pid 1, in the foreground and detached, with exec working.
+#[test]
+fn joined_user_namespace_with_a_new_pid_namespace() {
+    let h = Hull::new();
+    let mut owner = Bundle::new();
+    owner.userns(100000, 65536);
+    owner.args(&["sleep", "1000"]);
+    owner.write();
+    let owner_id = h.id("usrowner");
+    h.create_start(&owner, &owner_id);
+    let userns = format!("/proc/{}/ns/user", h.pid(&owner_id));
+    let want = fs::read_link(&userns).unwrap();
+
+    let mut b = Bundle::new();
+    // The rootfs must be usable by the joined namespace's root (host uid 100000).
+    b.userns(100000, 65536);
+    b.unset("/linux/uidMappings");
+    b.unset("/linux/gidMappings");
+    b.add_namespace("user", Some(&userns));
+    b.sh("echo pid=$$; readlink /proc/self/ns/user; ls /proc/1/ns >/dev/null && echo proc-ok; exit 7");
+    let out = h.run_bundle(&b);
+    assert_eq!(out.code, 7, "{out}");
+    assert!(out.stdout.contains("pid=1\n"), "{out}");
+    assert!(
+        out.stdout.contains(&format!("{}\n", want.display())),
+        "{out}"
+    );
+    assert!(out.stdout.contains("proc-ok"), "{out}");
+
+    b.args(&["sleep", "1000"]);
+    b.write();
+    let id = h.id("usrjoined");
+    let pid_file = b.path().join("pid");
+    h.ok(&[
+        "create",
+        "-b",
+        b.path_str(),
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        &id,
+    ]);
+    h.ok(&["start", &id]);
+    let pid = h.pid(&id);
+    assert_eq!(fs::read_to_string(&pid_file).unwrap(), pid.to_string());
+    let st = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert_eq!(
+        status_field(&st, "NSpid"),
+        Some(format!("{pid}\t1").as_str()),
+        "{st}"
+    );
+    assert_eq!(fs::read_link(format!("/proc/{pid}/ns/user")).unwrap(), want);
+    let out = h.ok(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "cat /proc/1/cmdline | tr '\\0' ' '",
+    ]);
+    assert_eq!(out.out(), "sleep 1000", "{out}");
+    h.ok(&["delete", "-f", &id]);
+    h.ok(&["delete", "-f", &owner_id]);
+}

@@ -11,6 +11,7 @@ use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub struct Options<'a> {
     pub root: &'a Path,
@@ -131,9 +132,14 @@ pub fn create(o: &Options) -> Result<Created> {
     // 4. Clone the init straight into its namespaces and cgroup.
     let (parent_sync, child_sync) = sync::pair()?;
     ns.enter_pid_ns()?;
+    if ns.fork_after_join {
+        // The init's child becomes the container's init, and ours once the init exits: so a
+        // foreground `run` can wait for it, and a failed create reap it.
+        nix::sys::prctl::set_child_subreaper(true).context("prctl(PR_SET_CHILD_SUBREAPER)")?;
+    }
     let forked = sys::clone3(ns.clone_flags.bits() as u64, Some(cg_fd.as_fd()))
         .context("clone3 of the container init")?;
-    let (pid, pidfd) = match forked {
+    let (mut pid, pidfd) = match forked {
         sys::Forked::Child => {
             drop(parent_sync);
             let args = init::InitArgs {
@@ -156,7 +162,7 @@ pub fn create(o: &Options) -> Result<Created> {
     drop(child_sync);
     // The init has its own copy of the listener connection; the parent's must not keep it open.
     drop(security);
-    let init_guard = InitGuard(Some((pid, &pidfd)));
+    let mut init_guard = InitGuard(Some((pid, pidfd, true)));
     state.pid = pid.as_raw();
     state.init_start = super::state::proc_stat(pid.as_raw())
         .map(|(_, s)| s)
@@ -181,8 +187,29 @@ pub fn create(o: &Options) -> Result<Created> {
 
     // 6. The init builds its rootfs; prestart and createRuntime hooks run here at its request.
     loop {
-        match parent_sync.recv()? {
-            Some(Msg::RunHooks) => {
+        match parent_sync
+            .recv_with_fds()?
+            .map(|(m, fds)| (m, fds.into_iter().next()))
+        {
+            Some((Msg::Forked, Some(child))) => {
+                // The init forked into its pid namespace (a user namespace joined by path):
+                // its child is the container's init now, and the init itself exits.
+                let old = init_guard
+                    .0
+                    .replace((sys::pidfd_pid(child.as_fd())?, child, true));
+                // Reaping the init also makes its child ours (we are a subreaper).
+                if let Some((old_pid, _, _)) = old {
+                    nix::sys::wait::waitpid(old_pid, None)
+                        .context("waiting for the init to hand over to its child")?;
+                }
+                pid = init_guard.0.as_ref().map_or(pid, |(p, _, _)| *p);
+                state.pid = pid.as_raw();
+                state.init_start = super::state::proc_stat(pid.as_raw())
+                    .map(|(_, s)| s)
+                    .unwrap_or(0);
+                state.write(&dir.dir)?;
+            }
+            Some((Msg::RunHooks, _)) => {
                 let hooks = spec.hooks().as_ref();
                 let st = state.public(super::Status::Created);
                 hooks::run_all("prestart", hooks.and_then(|h| h.prestart().as_ref()), &st)?;
@@ -193,9 +220,9 @@ pub fn create(o: &Options) -> Result<Created> {
                 )?;
                 parent_sync.send(&Msg::HooksDone)?;
             }
-            Some(Msg::Ready) => break,
-            Some(Msg::Error(e)) => bail!("{e}"),
-            Some(other) => bail!("unexpected message from the container init: {other:?}"),
+            Some((Msg::Ready, _)) => break,
+            Some((Msg::Error(e), _)) => bail!("{e}"),
+            Some((other, _)) => bail!("unexpected message from the container init: {other:?}"),
             None => bail!("the container init exited before it was ready"),
         }
     }
@@ -243,14 +270,19 @@ pub(crate) fn write_pid_file(path: &Path, pid: Pid) -> Result<()> {
     std::fs::rename(&tmp, &path).with_context(|| format!("--pid-file {}", path.display()))
 }
 
-/// Kills and reaps the init if create fails after the clone.
-struct InitGuard<'a>(Option<(Pid, &'a OwnedFd)>);
+/// Kills the init if create fails after the clone, and waits until it is gone (so that its
+/// cgroup can be removed). `ours`: the init is our child and is reaped, not only awaited.
+struct InitGuard(Option<(Pid, OwnedFd, bool)>);
 
-impl Drop for InitGuard<'_> {
+impl Drop for InitGuard {
     fn drop(&mut self) {
-        if let Some((pid, fd)) = self.0.take() {
+        if let Some((pid, fd, ours)) = self.0.take() {
             let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
-            let _ = nix::sys::wait::waitpid(pid, None);
+            if ours {
+                let _ = nix::sys::wait::waitpid(pid, None);
+            } else {
+                let _ = super::lifecycle::wait_exit(&fd, pid.as_raw(), Duration::from_secs(10));
+            }
         }
     }
 }

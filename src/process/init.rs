@@ -58,11 +58,16 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     nix::sys::stat::umask(Mode::empty());
     // The host's /proc and hull's own binary, captured before any namespace or rootfs can
     // change what those paths mean.
-    let guard = a.security.enter(&a.hook_state)?;
+    let mut guard = a.security.enter(&a.hook_state)?;
 
     // 1. Namespaces: the parent writes the id maps, then we join those given by path.
     let idmapped = sync.expect_with_fds(Msg::Go)?;
-    a.ns.join()?;
+    a.ns.join(sync)?;
+    let hook_state = if a.ns.fork_after_join {
+        guard.forked()?
+    } else {
+        a.hook_state.clone()
+    };
     if a.ns.user {
         user::become_ns_root()?;
     }
@@ -107,7 +112,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     hooks::run_all(
         "createContainer",
         spec_hooks.and_then(|h| h.create_container().as_ref()),
-        &a.hook_state,
+        &hook_state,
     )?;
 
     // 4. Masked and read-only paths, pivot_root, read-only root, rootfs propagation.
@@ -153,7 +158,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
         hooks::run_all(
             "startContainer",
             spec_hooks.and_then(|h| h.start_container().as_ref()),
-            &a.hook_state,
+            &hook_state,
         )?;
         prepared.exec(a.preserve_fds)
     })();

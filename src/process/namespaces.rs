@@ -1,5 +1,6 @@
 //! linux.namespaces: which namespaces the init is cloned into, and which it joins by path.
 
+use super::sync::{Msg, Sync};
 use anyhow::{Context, Result, bail};
 use nix::fcntl::{OFlag, open};
 use nix::sched::{CloneFlags, setns, unshare};
@@ -17,6 +18,9 @@ pub struct Plan {
     /// When the user namespace is joined by path, the other new namespaces must be created after
     /// joining it, so that they belong to it.
     pub unshare_after_join: CloneFlags,
+    /// A new pid namespace among those: unshare only puts the caller's children in it, so the
+    /// init forks once more and its child goes on as the container's pid 1.
+    pub fork_after_join: bool,
     pub new_user: bool,
     pub user: bool,
     pub mount: bool,
@@ -32,6 +36,7 @@ pub fn plan(linux: Option<&Linux>) -> Result<Plan> {
         join: Vec::new(),
         pid_join: None,
         unshare_after_join: CloneFlags::empty(),
+        fork_after_join: false,
         new_user: false,
         user: false,
         mount: false,
@@ -54,8 +59,11 @@ pub fn plan(linux: Option<&Linux>) -> Result<Plan> {
                 if t == LinuxNamespaceType::User {
                     p.new_user = true;
                 }
-                if user_by_path && t != LinuxNamespaceType::Pid {
+                if user_by_path {
+                    // A pid namespace cloned here would belong to the host's user namespace,
+                    // whose root the container is not: it could not even mount its /proc.
                     p.unshare_after_join |= flag(t);
+                    p.fork_after_join |= t == LinuxNamespaceType::Pid;
                 } else {
                     p.clone_flags |= flag(t);
                 }
@@ -105,8 +113,10 @@ impl Plan {
     }
 
     /// Init side: join by path (user first), then create what must belong to a joined user
-    /// namespace.
-    pub fn join(&self) -> Result<()> {
+    /// namespace. With a new pid namespace among those, only the child of a fork is in it: the
+    /// init forks, hands the child's pidfd to `create` over `sync` and exits, and the child
+    /// returns from here as the container's init.
+    pub fn join(&self, sync: &Sync) -> Result<()> {
         for (t, fd) in &self.join {
             setns(fd.as_fd(), flag(*t))
                 .with_context(|| format!("linux.namespaces: joining the {t} namespace"))?;
@@ -114,6 +124,15 @@ impl Plan {
         if !self.unshare_after_join.is_empty() {
             unshare(self.unshare_after_join)
                 .context("linux.namespaces: creating namespaces in the joined user namespace")?;
+        }
+        if self.fork_after_join {
+            match crate::sys::clone3(0, None).context("forking into the new pid namespace")? {
+                crate::sys::Forked::Child => {}
+                crate::sys::Forked::Parent { pidfd, .. } => {
+                    let sent = sync.send_with_fds(&Msg::Forked, &[pidfd.as_fd()]);
+                    crate::sys::exit_now(if sent.is_ok() { 0 } else { 1 });
+                }
+            }
         }
         Ok(())
     }

@@ -12,6 +12,9 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 pub enum Msg {
     /// parent → init: the id maps are written, go on.
     Go,
+    /// init → parent: the init forked into its new pid namespace; the child, whose pidfd comes
+    /// with this message, is the container's init from now on.
+    Forked,
     /// init → parent: the mounts are done; run prestart/createRuntime hooks now.
     RunHooks,
     /// parent → init: the hooks succeeded.
@@ -49,6 +52,7 @@ impl Sync {
         }
         let bytes: Vec<u8> = match msg {
             Msg::Go => b"G".to_vec(),
+            Msg::Forked => b"F".to_vec(),
             Msg::RunHooks => b"H".to_vec(),
             Msg::HooksDone => b"D".to_vec(),
             Msg::Ready => b"R".to_vec(),
@@ -78,6 +82,7 @@ impl Sync {
         }
         let msg = match buf[0] {
             b'G' => Msg::Go,
+            b'F' => Msg::Forked,
             b'H' => Msg::RunHooks,
             b'D' => Msg::HooksDone,
             b'R' => Msg::Ready,

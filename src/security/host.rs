@@ -32,11 +32,7 @@ impl HostView {
         {
             bail!("the host's /proc is not the root of a procfs");
         }
-        let link = nix::fcntl::readlinkat(&proc, "self").context("readlink /proc/self")?;
-        let pid = link
-            .to_str()
-            .and_then(|s| s.parse().ok())
-            .with_context(|| format!("/proc/self points to {link:?}, not a pid"))?;
+        let pid = own_pid(&proc)?;
         let exe = nix::sys::stat::fstatat(&proc, "self/exe", nix::fcntl::AtFlags::empty())
             .context("stat of /proc/self/exe")?;
         Ok(HostView {
@@ -45,4 +41,12 @@ impl HostView {
             proc,
         })
     }
+}
+
+/// The calling process's pid in the pid namespace of the procfs `proc`.
+pub fn own_pid(proc: &OwnedFd) -> Result<i32> {
+    let link = nix::fcntl::readlinkat(proc, "self").context("readlink /proc/self")?;
+    link.to_str()
+        .and_then(|s| s.parse().ok())
+        .with_context(|| format!("/proc/self points to {link:?}, not a pid"))
 }

@@ -59,6 +59,15 @@ pub struct Guard<'a> {
 }
 
 impl Guard<'_> {
+    /// In the child the init forked into its new pid namespace (process::namespaces): that
+    /// child is the one the host, hooks and a seccomp listener must see. Returns the state as
+    /// hooks get it now.
+    pub fn forked(&mut self) -> Result<Value> {
+        self.host.pid = host::own_pid(&self.host.proc)?;
+        self.state["pid"] = self.host.pid.into();
+        Ok(self.state.clone())
+    }
+
     /// Before the user switch: the LSM exec labels (runc's point), then the seccomp filter if
     /// no_new_privs is off (loading it then needs CAP_SYS_ADMIN, which the switch may drop).
     pub fn lock_early(&self, nnp: bool) -> Result<()> {

@@ -231,6 +231,19 @@ pub fn recv_fd(sock: BorrowedFd) -> nix::Result<Option<OwnedFd>> {
     Ok(None)
 }
 
+/// The pid (in our pid namespace) of the process behind `pidfd`, from its fdinfo.
+pub fn pidfd_pid(pidfd: BorrowedFd) -> anyhow::Result<Pid> {
+    use anyhow::Context;
+    let path = format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd());
+    let info = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pid:"))
+        .and_then(|v| v.trim().parse::<i32>().ok())
+        .filter(|p| *p > 0)
+        .map(Pid::from_raw)
+        .with_context(|| format!("{path} names no live process"))
+}
+
 /// Receives one message into `buf` with the file descriptors (SCM_RIGHTS) that came with it,
 /// close-on-exec. Returns the number of bytes (0: the peer has gone) and the fds.
 pub fn recv_with_fds(sock: BorrowedFd, buf: &mut [u8]) -> nix::Result<(usize, Vec<OwnedFd>)> {
