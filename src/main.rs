@@ -33,7 +33,11 @@ fn run() -> ! {
         let msg = info.to_string().replace('\n', " ");
         eprintln!("hull: internal error: {msg}");
     }));
-    let cli = match cli::Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(r) = cli::fast_path(&args) {
+        finish(r);
+    }
+    let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => usage_error(e),
     };
@@ -41,7 +45,12 @@ fn run() -> ! {
         eprintln!("hull: {e:#}");
         std::process::exit(1);
     }
-    match cli::dispatch(cli) {
+    finish(cli::dispatch(cli));
+}
+
+/// Exits with the command's code, or logs its error as one line and exits 1.
+fn finish(r: anyhow::Result<i32>) -> ! {
+    match r {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             logging::error(&format!("{e:#}").replace('\n', " "));

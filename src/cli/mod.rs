@@ -20,6 +20,38 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+pub const DEFAULT_ROOT: &str = "/run/hull";
+
+/// `hull [--root DIR] state ID`, exactly: the call engines make most often (containerd's shim
+/// asks for the state at every turn). It skips building clap's parser, a measurable share of so
+/// short a command; any other form of the same call goes through clap and means the same.
+pub fn fast_path(args: &[std::ffi::OsString]) -> Option<anyhow::Result<i32>> {
+    let (root, a) = state_fast_path(args)?;
+    Some(
+        crate::logging::init(None, crate::logging::Format::Text, false)
+            .and_then(|()| state::run(&root, a)),
+    )
+}
+
+fn state_fast_path(args: &[std::ffi::OsString]) -> Option<(PathBuf, state::Args)> {
+    let args: Vec<&str> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_str())
+        .collect::<Option<_>>()?;
+    let (root, rest) = match args.as_slice() {
+        ["--root", root, rest @ ..] => (*root, rest),
+        [first, rest @ ..] if first.starts_with("--root=") => (&first[7..], rest),
+        rest => (DEFAULT_ROOT, rest),
+    };
+    match rest {
+        ["state", id] if !root.is_empty() && !id.is_empty() && !id.starts_with('-') => {
+            Some((PathBuf::from(root), state::Args { id: id.to_string() }))
+        }
+        _ => None,
+    }
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "hull",
@@ -28,7 +60,7 @@ use std::path::PathBuf;
 )]
 pub struct Cli {
     /// Root directory for container state.
-    #[arg(long, global = true, default_value = "/run/hull")]
+    #[arg(long, global = true, default_value = DEFAULT_ROOT)]
     pub root: PathBuf,
     /// Write the log to this file instead of stderr.
     #[arg(long, global = true)]
@@ -129,5 +161,38 @@ pub fn print(text: &str) -> Result<bool> {
         r => r
             .map(|()| true)
             .map_err(|e| anyhow::anyhow!("writing to stdout: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fast(args: &[&str]) -> Option<(String, String)> {
+        let v: Vec<std::ffi::OsString> = std::iter::once("hull")
+            .chain(args.iter().copied())
+            .map(Into::into)
+            .collect();
+        state_fast_path(&v).map(|(r, a)| (r.display().to_string(), a.id))
+    }
+
+    #[test]
+    fn only_the_plain_state_call_takes_the_fast_path() {
+        let want = |r: &str, id: &str| Some((r.to_string(), id.to_string()));
+        assert_eq!(fast(&["state", "c1"]), want(DEFAULT_ROOT, "c1"));
+        assert_eq!(fast(&["--root", "/r", "state", "c1"]), want("/r", "c1"));
+        assert_eq!(fast(&["--root=/r", "state", "c1"]), want("/r", "c1"));
+        for other in [
+            &["state"][..],
+            &["state", "--help"],
+            &["state", "c1", "extra"],
+            &["--debug", "state", "c1"],
+            &["--root", "/r", "--log", "/l", "state", "c1"],
+            &["state", "c1", "--root", "/r"],
+            &["--root=", "state", "c1"],
+            &["list"],
+        ] {
+            assert_eq!(fast(other), None, "{other:?}");
+        }
     }
 }
