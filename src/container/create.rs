@@ -11,7 +11,6 @@ use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 pub struct Options<'a> {
     pub root: &'a Path,
@@ -152,7 +151,7 @@ pub fn create(o: &Options) -> Result<Created> {
                 cgroup_dir: cgroup.dir.clone(),
                 no_pivot: o.no_pivot,
                 preserve_fds: o.preserve_fds + listen_fds,
-                hook_state: init_hook_state(&state),
+                hook_state: state.public(super::Status::Created),
                 security: &security,
             };
             init::run(args, child_sync)
@@ -162,11 +161,8 @@ pub fn create(o: &Options) -> Result<Created> {
     drop(child_sync);
     // The init has its own copy of the listener connection; the parent's must not keep it open.
     drop(security);
-    let mut init_guard = InitGuard(Some((pid, pidfd, true)));
-    state.pid = pid.as_raw();
-    state.init_start = super::state::proc_stat(pid.as_raw())
-        .map(|(_, s)| s)
-        .unwrap_or(0);
+    let mut init_guard = InitGuard(Some((pid, pidfd)));
+    state.set_init(pid);
 
     // 5. What only the parent can do for the init: id maps and oom_score_adj.
     if ns.new_user
@@ -196,17 +192,14 @@ pub fn create(o: &Options) -> Result<Created> {
                 // its child is the container's init now, and the init itself exits.
                 let old = init_guard
                     .0
-                    .replace((sys::pidfd_pid(child.as_fd())?, child, true));
+                    .replace((sys::pidfd_pid(child.as_fd())?, child));
                 // Reaping the init also makes its child ours (we are a subreaper).
-                if let Some((old_pid, _, _)) = old {
+                if let Some((old_pid, _)) = old {
                     nix::sys::wait::waitpid(old_pid, None)
                         .context("waiting for the init to hand over to its child")?;
                 }
-                pid = init_guard.0.as_ref().map_or(pid, |(p, _, _)| *p);
-                state.pid = pid.as_raw();
-                state.init_start = super::state::proc_stat(pid.as_raw())
-                    .map(|(_, s)| s)
-                    .unwrap_or(0);
+                pid = init_guard.0.as_ref().map_or(pid, |(p, _)| *p);
+                state.set_init(pid);
                 state.write(&dir.dir)?;
             }
             Some((Msg::RunHooks, _)) => {
@@ -243,20 +236,6 @@ pub fn create(o: &Options) -> Result<Created> {
     })
 }
 
-/// In the cloned init: the state that createContainer and startContainer hooks receive, with the
-/// init's pid as the host sees it (the parent learns it only from clone3's return). /proc is
-/// still the host's here, so /proc/self names the host pid.
-fn init_hook_state(state: &State) -> serde_json::Value {
-    let mut v = state.public(super::Status::Created);
-    if let Some(pid) = std::fs::read_link("/proc/self")
-        .ok()
-        .and_then(|p| p.to_str()?.parse::<i32>().ok())
-    {
-        v["pid"] = pid.into();
-    }
-    v
-}
-
 /// Writes the pid file atomically, as runc does (engines poll for it).
 pub(crate) fn write_pid_file(path: &Path, pid: Pid) -> Result<()> {
     let path = if path.is_absolute() {
@@ -270,19 +249,15 @@ pub(crate) fn write_pid_file(path: &Path, pid: Pid) -> Result<()> {
     std::fs::rename(&tmp, &path).with_context(|| format!("--pid-file {}", path.display()))
 }
 
-/// Kills the init if create fails after the clone, and waits until it is gone (so that its
-/// cgroup can be removed). `ours`: the init is our child and is reaped, not only awaited.
-struct InitGuard(Option<(Pid, OwnedFd, bool)>);
+/// Kills and reaps the init if create fails after the clone. The init is always our child:
+/// the clone's, or the child it forked and we took over as its subreaper.
+struct InitGuard(Option<(Pid, OwnedFd)>);
 
 impl Drop for InitGuard {
     fn drop(&mut self) {
-        if let Some((pid, fd, ours)) = self.0.take() {
+        if let Some((pid, fd)) = self.0.take() {
             let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
-            if ours {
-                let _ = nix::sys::wait::waitpid(pid, None);
-            } else {
-                let _ = super::lifecycle::wait_exit(&fd, pid.as_raw(), Duration::from_secs(10));
-            }
+            let _ = nix::sys::wait::waitpid(pid, None);
         }
     }
 }

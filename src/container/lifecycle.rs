@@ -153,7 +153,7 @@ fn let_process_run(pid: i32, cap: Duration) {
 
 /// Waits until the process behind `pidfd` has exited: a pidfd polls readable then, zombie or
 /// not, so this needs no parent relationship and no sleep loop.
-pub(super) fn wait_exit(pidfd: &std::os::fd::OwnedFd, pid: i32, timeout: Duration) -> Result<()> {
+fn wait_exit(pidfd: &std::os::fd::OwnedFd, pid: i32, timeout: Duration) -> Result<()> {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     let deadline = Instant::now() + timeout;
     loop {

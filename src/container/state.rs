@@ -56,6 +56,13 @@ pub struct State {
 }
 
 impl State {
+    /// Records `pid` as the container's init, with its start time (to tell it from a later
+    /// process that reuses the pid).
+    pub fn set_init(&mut self, pid: nix::unistd::Pid) {
+        self.pid = pid.as_raw();
+        self.init_start = proc_stat(self.pid).map(|(_, s)| s).unwrap_or(0);
+    }
+
     pub fn read(dir: &Path) -> Result<State> {
         let path = dir.join(super::STATE_FILE);
         let text = std::fs::read_to_string(&path)

@@ -24,7 +24,8 @@ pub struct InitArgs<'a> {
     pub cgroup_dir: PathBuf,
     pub no_pivot: bool,
     pub preserve_fds: u32,
-    /// The state JSON that createContainer and startContainer hooks receive.
+    /// The state JSON that createContainer and startContainer hooks receive, but for the pid,
+    /// which the init fills in (the parent learns it only from clone3's return).
     pub hook_state: serde_json::Value,
     /// Seccomp filter (compiled, with its listener) and LSM labels, settled by `create`.
     pub security: &'a security::Prepared,
@@ -63,11 +64,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     // 1. Namespaces: the parent writes the id maps, then we join those given by path.
     let idmapped = sync.expect_with_fds(Msg::Go)?;
     a.ns.join(sync)?;
-    let hook_state = if a.ns.fork_after_join {
-        guard.forked()?
-    } else {
-        a.hook_state.clone()
-    };
+    let hook_state = guard.init_state()?;
     if a.ns.user {
         user::become_ns_root()?;
     }

@@ -59,10 +59,10 @@ pub struct Guard<'a> {
 }
 
 impl Guard<'_> {
-    /// In the child the init forked into its new pid namespace (process::namespaces): that
-    /// child is the one the host, hooks and a seccomp listener must see. Returns the state as
-    /// hooks get it now.
-    pub fn forked(&mut self) -> Result<Value> {
+    /// In the init, once it is the container's init for good (after the fork into a new pid
+    /// namespace, if process::namespaces makes one): the state hooks and a seccomp listener
+    /// get, with this process's pid as the host sees it.
+    pub fn init_state(&mut self) -> Result<Value> {
         self.host.pid = host::own_pid(&self.host.proc)?;
         self.state["pid"] = self.host.pid.into();
         Ok(self.state.clone())
