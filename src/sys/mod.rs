@@ -203,32 +203,11 @@ pub fn default_signal(sig: nix::sys::signal::Signal) -> nix::Result<()> {
 }
 
 /// Receives one message carrying a file descriptor (SCM_RIGHTS), as sent to a console socket.
-/// None when the peer closed the socket without sending one.
+/// None when the peer closed the socket without sending one; fds beyond the first are closed.
 pub fn recv_fd(sock: BorrowedFd) -> nix::Result<Option<OwnedFd>> {
-    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
     let mut buf = [0u8; 4096];
-    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(
-        sock.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )?;
-    for c in msg.cmsgs()? {
-        if let ControlMessageOwned::ScmRights(fds) = c
-            && let Some(&fd) = fds.first()
-        {
-            // SAFETY: SCM_RIGHTS installed these fds in our table for us; each is owned once.
-            let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-            for &extra in &fds[1..] {
-                // SAFETY: as above; a sender that sent more than one fd gets the rest closed.
-                drop(unsafe { OwnedFd::from_raw_fd(extra) });
-            }
-            return Ok(Some(owned));
-        }
-    }
-    Ok(None)
+    let (_, fds) = recv_with_fds(sock, &mut buf)?;
+    Ok(fds.into_iter().next())
 }
 
 /// The pid (in our pid namespace) of the process behind `pidfd`, from its fdinfo.
