@@ -227,7 +227,8 @@ pub fn host(prog: &str, args: &[&str]) -> Out {
     spawn_cmd(&p, args, &io).wait()
 }
 
-fn which(prog: &str) -> Option<PathBuf> {
+/// `prog` in PATH (or the sbin directories), like which(1).
+pub fn which(prog: &str) -> Option<PathBuf> {
     let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
     path.split(':')
         .chain(["/usr/sbin", "/sbin"])
@@ -765,9 +766,7 @@ impl Drop for Bundle {
         for pid in procs_using(&self.dir) {
             unsafe { libc_kill(pid, 9) };
         }
-        for m in mounts_under(&self.dir).iter().rev() {
-            let _ = Command::new("umount").arg("-l").arg(m).status();
-        }
+        umount_all_under(&self.dir);
         if std::env::var_os("HULL_TEST_KEEP").is_none() && mounts_under(&self.dir).is_empty() {
             let _ = fs::remove_dir_all(&self.dir);
         }
@@ -788,6 +787,13 @@ pub fn kill_pid(pid: i32, sig: i32) {
 // ---------------------------------------------------------------------------
 // Residue checks
 // ---------------------------------------------------------------------------
+
+/// Lazily unmounts everything mounted under `path`, innermost first.
+pub fn umount_all_under(path: &Path) {
+    for m in mounts_under(path).iter().rev() {
+        let _ = Command::new("umount").arg("-l").arg(m).status();
+    }
+}
 
 /// Mount points in the host's /proc/self/mountinfo at or under `path`, or whose
 /// line mentions `path` at all (e.g. as the mount's root).
@@ -830,17 +836,10 @@ pub fn procs_using(dir: &Path) -> Vec<i32> {
     add(&dir.join("rootfs"));
     let me = std::process::id() as i32;
     let mut found = Vec::new();
-    let Ok(rd) = fs::read_dir("/proc") else {
-        return found;
-    };
-    for e in rd.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        if pid == me || !pid_alive(pid as i64) {
+    for (pid, base) in live_procs() {
+        if pid == me {
             continue;
         }
-        let base = e.path();
         let mut hit = false;
         for l in ["root", "cwd"] {
             let link = base.join(l);
@@ -873,22 +872,14 @@ pub fn procs_rooted_in(dir: &Path) -> Vec<i32> {
     let Ok(want) = fs::metadata(dir) else {
         return Vec::new();
     };
-    let mut found = Vec::new();
-    if let Ok(rd) = fs::read_dir("/proc") {
-        for e in rd.flatten() {
-            let Ok(p) = e.file_name().to_string_lossy().parse::<i32>() else {
-                continue;
-            };
-            if let Ok(m) = fs::metadata(e.path().join("root"))
-                && pid_alive(p as i64)
-                && m.dev() == want.dev()
-                && m.ino() == want.ino()
-            {
-                found.push(p);
-            }
-        }
-    }
-    found
+    live_procs()
+        .into_iter()
+        .filter(|(_, base)| {
+            fs::metadata(base.join("root"))
+                .is_ok_and(|m| m.dev() == want.dev() && m.ino() == want.ino())
+        })
+        .map(|(pid, _)| pid)
+        .collect()
 }
 
 /// Live processes in the same pid namespace as `pid` (e.g. a container's init).
@@ -896,44 +887,41 @@ pub fn procs_in_pidns_of(pid: i64) -> Vec<i32> {
     let Ok(want) = fs::read_link(format!("/proc/{pid}/ns/pid")) else {
         return Vec::new();
     };
-    let mut found = Vec::new();
-    if let Ok(rd) = fs::read_dir("/proc") {
-        for e in rd.flatten() {
-            let Ok(p) = e.file_name().to_string_lossy().parse::<i32>() else {
-                continue;
-            };
-            if pid_alive(p as i64)
-                && fs::read_link(e.path().join("ns/pid")).ok().as_ref() == Some(&want)
-            {
-                found.push(p);
-            }
-        }
-    }
-    found
+    live_procs()
+        .into_iter()
+        .filter(|(_, base)| fs::read_link(base.join("ns/pid")).ok().as_ref() == Some(&want))
+        .map(|(pid, _)| pid)
+        .collect()
 }
 
 /// Processes whose command line contains `needle` (e.g. a container id).
 pub fn procs_with_cmdline(needle: &str) -> Vec<i32> {
     let me = std::process::id() as i32;
-    let mut found = Vec::new();
-    if let Ok(rd) = fs::read_dir("/proc") {
-        for e in rd.flatten() {
-            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-                continue;
-            };
-            if pid == me || !pid_alive(pid as i64) {
-                continue;
-            }
-            if let Ok(cmd) = fs::read(e.path().join("cmdline"))
-                && String::from_utf8_lossy(&cmd)
-                    .replace('\0', " ")
-                    .contains(needle)
-            {
-                found.push(pid);
-            }
-        }
-    }
-    found
+    live_procs()
+        .into_iter()
+        .filter(|(pid, base)| {
+            *pid != me
+                && fs::read(base.join("cmdline")).is_ok_and(|cmd| {
+                    String::from_utf8_lossy(&cmd)
+                        .replace('\0', " ")
+                        .contains(needle)
+                })
+        })
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// Live processes (not zombies), each with its /proc directory.
+fn live_procs() -> Vec<(i32, PathBuf)> {
+    let Ok(rd) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_string_lossy().parse::<i32>().ok()?;
+            pid_alive(pid as i64).then(|| (pid, e.path()))
+        })
+        .collect()
 }
 
 /// Cgroup directories (any hierarchy under /sys/fs/cgroup, depth <= 5) whose

@@ -4,7 +4,7 @@
 
 use crate::cgroup_util::require;
 use crate::common::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub const IMAGE: &str = "localhost/hull-busybox:latest";
@@ -82,12 +82,7 @@ impl Podman {
         let p = Podman { dir, global };
         if p.dir.exists() {
             let _ = p.run(&["rm", "-a", "-f", "-t", "0"]);
-            for m in mounts_under(&p.dir).iter().rev() {
-                let _ = std::process::Command::new("umount")
-                    .arg("-l")
-                    .arg(m)
-                    .status();
-            }
+            umount_all_under(&p.dir);
             std::fs::remove_dir_all(&p.dir).unwrap();
         }
         std::fs::create_dir_all(&p.dir).unwrap();
@@ -164,12 +159,4 @@ impl Podman {
             .out()
             .to_string()
     }
-}
-
-pub fn which(prog: &str) -> Option<PathBuf> {
-    std::env::var("PATH")
-        .unwrap_or_default()
-        .split(':')
-        .map(|d| Path::new(d).join(prog))
-        .find(|p| p.is_file())
 }
