@@ -544,3 +544,186 @@ fn usage_errors_are_one_line() {
     }
     assert_no_state_entry(&h, "x");
 }
+
+/// Asserts that the error is stderr's LAST line (as runc and the README say) and that every line
+/// before it is a warning: a caller reading the last line finds the cause.
+fn assert_error_last(out: &Out, needle: &str) {
+    assert!(out.code > 0, "expected an error exit{out}");
+    let lines: Vec<&str> = out.stderr.trim_end_matches('\n').lines().collect();
+    let (last, before) = lines.split_last().expect("no stderr");
+    assert!(
+        last.starts_with("hull: ") && last.contains(needle),
+        "the last stderr line must be the error naming {needle:?}{out}"
+    );
+    for l in before {
+        assert!(
+            l.contains("warning"),
+            "a line before the error is not a warning: {l:?}{out}"
+        );
+    }
+}
+
+#[test]
+fn the_error_is_the_last_line_after_warnings() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.set(
+        "/process/capabilities/bounding",
+        json!(["CAP_KILL", "CAP_NO_SUCH_THING"]),
+    );
+    b.set("/process/cwd", json!("relative"));
+    b.write();
+    for cmd in ["create", "run"] {
+        let id = h.id(cmd);
+        let out = h.run(&[cmd, "-b", b.path_str(), &id]);
+        assert!(out.stderr.contains("CAP_NO_SUCH_THING"), "no warning{out}");
+        assert_error_last(&out, "process.cwd");
+        assert_no_residue(&h, &b, &id);
+    }
+}
+
+/// config.json with `"soft": 1024` of the first rlimit replaced by `value`, verbatim (serde_json's
+/// Value cannot hold 2^64).
+fn rlimit_text(b: &mut Bundle, value: &str) {
+    b.set(
+        "/process/rlimits",
+        json!([{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 1024}]),
+    );
+    b.write();
+    let text = fs::read_to_string(b.config_path()).unwrap();
+    let text = text.replacen("\"soft\": 1024", &format!("\"soft\": {value}"), 1);
+    assert!(text.contains(value));
+    fs::write(b.config_path(), text).unwrap();
+}
+
+#[test]
+fn rlimit_of_two_to_the_64_names_the_field_and_range() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    rlimit_text(&mut b, "18446744073709551616");
+    assert_create_and_run_fail(&h, &b, "process.rlimits[0].soft");
+    let out = h.run(&["create", "-b", b.path_str(), &h.id("rl")]);
+    assert!(
+        out.stderr.contains("18446744073709551615") && !out.stderr.contains("floating point"),
+        "the error must give the range, not serde's float{out}"
+    );
+    rlimit_text(&mut b, "-1");
+    assert_create_and_run_fail(&h, &b, "process.rlimits[0].soft");
+}
+
+#[test]
+fn exec_user_out_of_range_says_so() {
+    let h = Hull::new();
+    let b = sleeping_bundle();
+    let id = h.id("xu");
+    h.create_start(&b, &id);
+    for (arg, needle) in [
+        ("99999999999", "uid 99999999999 is out of range"),
+        ("0:99999999999", "gid 99999999999 is out of range"),
+        ("abc", "uid \"abc\" is not a number"),
+    ] {
+        let out = h.run(&["exec", "-u", arg, &id, "true"]);
+        assert_one_line_error(&out, needle);
+        assert!(out.stderr.contains("4294967294"), "no range given{out}");
+    }
+    assert_eq!(h.status(&id).as_deref(), Some("running"));
+}
+
+#[test]
+fn oom_score_adj_out_of_range_gives_the_range() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.set("/process/oomScoreAdj", json!(5000));
+    b.write();
+    assert_create_and_run_fail(
+        &h,
+        &b,
+        "process.oomScoreAdj: 5000 is out of range -1000..1000",
+    );
+}
+
+#[test]
+fn effective_capabilities_must_be_permitted() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.set(
+        "/process/capabilities/effective",
+        json!(["CAP_KILL", "CAP_SYS_ADMIN"]),
+    );
+    b.set("/process/capabilities/permitted", json!(["CAP_KILL"]));
+    b.write();
+    assert_create_and_run_fail(
+        &h,
+        &b,
+        "process.capabilities.effective: CAP_SYS_ADMIN is not in process.capabilities.permitted",
+    );
+}
+
+#[test]
+fn relative_masked_and_readonly_paths() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.set("/linux/maskedPaths", json!(["/proc/kcore", "proc/keys"]));
+    b.write();
+    assert_create_and_run_fail(&h, &b, "linux.maskedPaths[1]: must be an absolute path");
+    let mut b = Bundle::new();
+    b.set("/linux/readonlyPaths", json!(["proc/sys"]));
+    b.write();
+    assert_create_and_run_fail(&h, &b, "linux.readonlyPaths[0]: must be an absolute path");
+}
+
+#[test]
+fn a_very_long_id_is_refused_briefly() {
+    let h = Hull::new();
+    let b = sleeping_bundle();
+    let long = "a".repeat(1000);
+    for cmd in ["create", "run"] {
+        let out = h.run(&[cmd, "-b", b.path_str(), &long]);
+        assert_one_line_error(&out, "at most 255");
+        assert!(out.stderr.len() < 200, "the whole id was echoed{out}");
+        assert_no_residue(&h, &b, &long);
+    }
+    for cmd in [&["state", &long][..], &["delete", "-f", &long]] {
+        let out = h.run(cmd);
+        assert_one_line_error(&out, "at most 255");
+        assert!(out.stderr.len() < 200, "the whole id was echoed{out}");
+    }
+    // 255 characters is still a valid id.
+    let id = "b".repeat(255);
+    h.ok(&["create", "-b", b.path_str(), &id]);
+    h.ok(&["delete", "-f", &id]);
+}
+
+#[test]
+fn losing_concurrent_deletes_say_does_not_exist() {
+    // Plain deletes that lose the race must say the container does not exist; forced ones
+    // succeed (an unknown id is not an error for delete -f, as in runc).
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.args(&["true"]);
+    b.write();
+    for round in 0..20 {
+        let id = h.id(&format!("race{round}"));
+        h.ok(&["create", "-b", b.path_str(), &id]);
+        let racers: Vec<(bool, Spawned)> = (0..8)
+            .map(|i| {
+                let force = i % 2 == 1;
+                let args: &[&str] = if force {
+                    &["delete", "-f", &id]
+                } else {
+                    &["delete", &id]
+                };
+                (force, h.spawn(args))
+            })
+            .collect();
+        let outs: Vec<(bool, Out)> = racers.into_iter().map(|(f, s)| (f, s.wait())).collect();
+        for (force, o) in &outs {
+            if *force {
+                assert!(o.ok(), "a forced delete failed{o}");
+            } else if !o.ok() {
+                assert_one_line_error(o, "does not exist");
+            }
+        }
+        assert_no_residue(&h, &b, &id);
+    }
+}

@@ -23,10 +23,17 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
             Ok(c) => c.delete(a.force)?,
             // A state that cannot be read cannot be acted on; with --force, at least the state
             // dir goes, so the ID can be used again.
+            // Another delete removed it meanwhile: with --force, an unknown ID is not an error.
+            Err(_) if a.force && !root.join(id).exists() => {}
             Err(e) if a.force => {
                 crate::logging::warn(&format!("{e:#}; removing its state dir"));
-                std::fs::remove_dir_all(root.join(id))
-                    .with_context(|| format!("removing {}", root.join(id).display()))?;
+                match std::fs::remove_dir_all(root.join(id)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(e)
+                            .with_context(|| format!("removing {}", root.join(id).display()));
+                    }
+                    _ => {}
+                }
             }
             Err(e) => return Err(e),
         }

@@ -146,15 +146,9 @@ fn from_flags(mut p: Process, a: &Args) -> Result<Process> {
             Some((uid, gid)) => (uid, Some(gid)),
             None => (u.as_str(), None),
         };
-        user.set_uid(
-            uid.parse()
-                .map_err(|_| anyhow::anyhow!("--user {u}: the uid must be a number"))?,
-        );
+        user.set_uid(id_arg(u, "uid", uid)?);
         if let Some(gid) = gid {
-            user.set_gid(
-                gid.parse()
-                    .map_err(|_| anyhow::anyhow!("--user {u}: the gid must be a number"))?,
-            );
+            user.set_gid(id_arg(u, "gid", gid)?);
         }
     }
     if !a.additional_gids.is_empty() {
@@ -208,4 +202,15 @@ fn add_caps(caps: &mut LinuxCapabilities, names: &[String]) -> Result<()> {
         caps.set_ambient(add(caps.ambient()));
     }
     Ok(())
+}
+
+/// A uid or gid of `--user`: a number up to 2^32-2, since (uid_t)-1 means "unchanged" to the
+/// kernel.
+fn id_arg(arg: &str, what: &str, v: &str) -> Result<u32> {
+    const MAX: u64 = u32::MAX as u64 - 1;
+    match v.parse::<u64>() {
+        Ok(n) if n <= MAX => Ok(n as u32),
+        Ok(n) => bail!("--user {arg}: {what} {n} is out of range 0 to {MAX}"),
+        Err(_) => bail!("--user {arg}: {what} {v:?} is not a number from 0 to {MAX}"),
+    }
 }

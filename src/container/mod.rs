@@ -22,6 +22,18 @@ pub struct Container {
     _lock: Flock<File>,
 }
 
+/// Locks the state dir of `id`; a dir that vanished before it could be opened (a concurrent
+/// delete won) is a container that does not exist.
+fn lock_existing(dir: &Path, id: &str) -> Result<Flock<File>> {
+    lock_dir(dir).map_err(|e| {
+        if e.root_cause().downcast_ref::<nix::Error>() == Some(&nix::Error::ENOENT) {
+            anyhow::anyhow!("container {id:?} does not exist")
+        } else {
+            e
+        }
+    })
+}
+
 fn lock_dir(dir: &Path) -> Result<Flock<File>> {
     let fd = open(
         dir,
@@ -42,7 +54,7 @@ impl Container {
         if !dir.is_dir() {
             bail!("container {id:?} does not exist");
         }
-        let lock = lock_dir(&dir)?;
+        let lock = lock_existing(&dir, id)?;
         let state = read_state(&dir, id)?;
         Ok(Container {
             dir,
@@ -76,11 +88,19 @@ pub fn remove_incomplete(root: &Path, id: &str) -> Result<bool> {
     if !dir.is_dir() {
         return Ok(true);
     }
-    let _lock = lock_dir(&dir)?;
+    let _lock = match lock_existing(&dir, id) {
+        Ok(l) => l,
+        Err(_) if !dir.exists() => return Ok(true),
+        Err(e) => return Err(e),
+    };
     if dir.join(STATE_FILE).exists() {
         return Ok(false);
     }
-    std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    match std::fs::remove_dir_all(&dir) {
+        // A concurrent delete removed it while this one waited for the lock.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        r => r.with_context(|| format!("removing {}", dir.display()))?,
+    }
     Ok(true)
 }
 

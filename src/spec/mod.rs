@@ -31,13 +31,51 @@ pub fn parse(text: &str) -> Result<(Spec, Value)> {
     let typed = serde_path_to_error::deserialize::<_, Spec>(&raw);
     match &typed {
         Ok(spec) => problems.extend(validate::typed(spec)),
-        Err(e) => problems.push(format!("{}: {}", e.path(), e.inner())),
+        Err(e) => problems.push(typing_problem(&e.path().to_string(), e.inner())),
     }
     if !problems.is_empty() {
         bail!("invalid config.json: {}", problems.join("; "));
     }
     let spec = typed.map_err(|e| anyhow::anyhow!("invalid config.json: {e}"))?;
     Ok((spec, raw))
+}
+
+/// One problem from typing the raw JSON. serde_json reads an integer that fits no integer type
+/// (2^64, say) as a float, and then reports "invalid type: floating point"; the field's range is
+/// what the user needs to read instead.
+fn typing_problem(path: &str, e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    let range = |expected: &str| {
+        Some(match expected {
+            "u8" => "0 to 255",
+            "u16" => "0 to 65535",
+            "u32" => "0 to 4294967295",
+            "u64" => "0 to 18446744073709551615",
+            "i8" => "-128 to 127",
+            "i16" => "-32768 to 32767",
+            "i32" => "-2147483648 to 2147483647",
+            "i64" => "-9223372036854775808 to 9223372036854775807",
+            _ => return None,
+        })
+    };
+    let number = |kind: &str| -> Option<(String, &'static str)> {
+        let rest = msg.strip_prefix(kind)?;
+        let (value, expected) = rest.split_once("`, expected ")?;
+        let expected = expected.split_whitespace().next()?;
+        Some((value.to_string(), range(expected)?))
+    };
+    if let Some((value, range)) = number("invalid type: floating point `") {
+        let shown = value
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 1e30)
+            .map_or(value, |f| format!("{f:.0}"));
+        return format!("{path}: {shown} is not a whole number from {range}");
+    }
+    if let Some((value, range)) = number("invalid value: integer `") {
+        return format!("{path}: {value} is out of range {range}");
+    }
+    format!("{path}: {msg}")
 }
 
 #[cfg(test)]

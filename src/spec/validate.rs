@@ -207,6 +207,31 @@ pub fn typed(spec: &Spec) -> Vec<String> {
                     ));
                 }
             }
+            if let Some(adj) = proc.oom_score_adj()
+                && !(-1000..=1000).contains(&adj)
+            {
+                p.push(format!(
+                    "process.oomScoreAdj: {adj} is out of range -1000..1000"
+                ));
+            }
+            if let Some(caps) = proc.capabilities() {
+                // capset(2) refuses an effective set that is not a subset of the permitted one.
+                let permitted = caps.permitted().clone().unwrap_or_default();
+                let mut extra: Vec<String> = caps
+                    .effective()
+                    .iter()
+                    .flatten()
+                    .filter(|c| !permitted.contains(c))
+                    .map(|c| format!("CAP_{c}"))
+                    .collect();
+                extra.sort();
+                if !extra.is_empty() {
+                    p.push(format!(
+                        "process.capabilities.effective: {} is not in process.capabilities.permitted (effective capabilities must be permitted)",
+                        extra.join(", ")
+                    ));
+                }
+            }
             if let Some(env) = proc.env() {
                 for (i, e) in env.iter().enumerate() {
                     if !e.contains('=') || e.contains('\0') {
@@ -282,6 +307,18 @@ pub fn typed(spec: &Spec) -> Vec<String> {
                 p.push(format!(
                     "linux.devices[{i}].type: \"a\" is not a device type"
                 ));
+            }
+        }
+        for (field, paths) in [
+            ("linux.maskedPaths", l.masked_paths()),
+            ("linux.readonlyPaths", l.readonly_paths()),
+        ] {
+            for (i, path) in paths.iter().flatten().enumerate() {
+                if !path.starts_with('/') {
+                    p.push(format!(
+                        "{field}[{i}]: must be an absolute path, got {path:?}"
+                    ));
+                }
             }
         }
         if let Some(prop) = l.rootfs_propagation()
