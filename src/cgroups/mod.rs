@@ -203,6 +203,11 @@ impl Cgroup {
         stats::stats(&self.dir)
     }
 
+    /// Controllers whose statistics `stats` leaves out, since the cgroup does not have them.
+    pub fn stats_missing(&self) -> Vec<&'static str> {
+        stats::missing(&self.dir)
+    }
+
     /// Writes the resources. On `update` the existing values are changed in place.
     pub fn apply(&self, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
         resources::apply(&self.dir, res)

@@ -1,18 +1,46 @@
 //! Statistics for `events`, in the shape of runc's `types.Stats` (runc's events JSON), read
-//! from the cgroup v2 files. Files of controllers that are not enabled are left out.
+//! from the cgroup v2 files. The sections of controllers that are not enabled for the cgroup are
+//! left out (zeros would read as measurements); `missing` names them. cpu and pids stay: cpu.stat
+//! and cgroup.procs exist without their controllers, and give real figures.
 
 use super::fs::{keyed, read, read_keyed, read_u64};
 use serde_json::{Map, Value, json};
 use std::path::Path;
 
+/// (controller, section of the stats) for the sections that need their controller.
+const NEED_CONTROLLER: [(&str, &str); 3] = [
+    ("memory", "memory"),
+    ("io", "blkio"),
+    ("hugetlb", "hugetlb"),
+];
+
 pub fn stats(dir: &Path) -> Value {
-    json!({
-        "cpu": cpu(dir),
-        "memory": memory(dir),
-        "pids": pids(dir),
-        "blkio": blkio(dir),
-        "hugetlb": hugetlb(dir),
-    })
+    let mut out = Map::new();
+    out.insert("cpu".into(), cpu(dir));
+    out.insert("pids".into(), pids(dir));
+    let missing = missing(dir);
+    for (controller, section) in NEED_CONTROLLER {
+        if missing.contains(&controller) {
+            continue;
+        }
+        let v = match section {
+            "memory" => memory(dir),
+            "blkio" => blkio(dir),
+            _ => hugetlb(dir),
+        };
+        out.insert(section.into(), v);
+    }
+    Value::Object(out)
+}
+
+/// The controllers whose statistics cannot be reported: not enabled for the cgroup at `dir`.
+pub fn missing(dir: &Path) -> Vec<&'static str> {
+    let enabled = read(dir, "cgroup.controllers").unwrap_or_default();
+    NEED_CONTROLLER
+        .iter()
+        .map(|(c, _)| *c)
+        .filter(|c| !enabled.split_whitespace().any(|e| e == *c))
+        .collect()
 }
 
 fn cpu(dir: &Path) -> Value {

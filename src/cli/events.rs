@@ -67,6 +67,14 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
         bail!("container with id {} is not running", a.id);
     }
     let cg = state.cgroup_handle()?;
+    let missing = cg.stats_missing();
+    if !missing.is_empty() {
+        crate::logging::warn(&format!(
+            "events: no {} statistics: the controller is not enabled for the container's cgroup {}",
+            missing.join(", "),
+            cg.dir.display()
+        ));
+    }
     let stats =
         |cg: &crate::cgroups::Cgroup| json!({"type": "stats", "id": a.id, "data": cg.stats()});
     if a.stats {

@@ -1,4 +1,5 @@
 use anyhow::Result;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 #[derive(clap::Args, Debug)]
@@ -14,9 +15,12 @@ pub struct Args {
 pub fn run(root: &Path, a: Args) -> Result<i32> {
     let mut rows = Vec::new();
     for id in crate::container::list_ids(root)? {
+        let dir = root.join(&id);
         if let Ok(st) = crate::container::Container::peek(root, &id) {
-            let status = st.status(&root.join(&id));
-            rows.push(st.public(status));
+            let status = st.status(&dir);
+            let mut row = st.public(status);
+            row["owner"] = owner(&dir).into();
+            rows.push(row);
         }
     }
     let mut out = String::new();
@@ -30,25 +34,78 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
     match a.format.as_str() {
         "json" => out = serde_json::to_string(&rows)? + "\n",
         "table" => {
-            out += &format!(
-                "{:<12} {:<8} {:<10} {:<40} {:<31} OWNER\n",
-                "ID", "PID", "STATUS", "BUNDLE", "CREATED"
-            );
+            let mut cells =
+                vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from)];
             for r in &rows {
                 let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
-                out += &format!(
-                    "{:<12} {:<8} {:<10} {:<40} {:<31} {}\n",
+                cells.push([
                     s("id"),
-                    r["pid"],
+                    r["pid"].to_string(),
                     s("status"),
                     s("bundle"),
                     s("created"),
-                    s("owner")
-                );
+                    s("owner"),
+                ]);
             }
+            out = table(&cells);
         }
         other => anyhow::bail!("--format: invalid value {other:?} (expected table or json)"),
     }
     super::print(&out)?;
     Ok(0)
+}
+
+/// Aligned columns as runc's tabwriter makes them (minimum width 12, padding 3), so that long
+/// IDs and bundle paths never run into the next column.
+fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut width = [12usize; N];
+    for row in rows {
+        for (w, cell) in width.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count() + 3);
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == N {
+                out += cell;
+            } else {
+                out += &format!("{cell:<0$}", width[i]);
+            }
+        }
+        out += "\n";
+    }
+    out
+}
+
+/// The owner of a container, as runc shows it: the user name of the state dir's owner from the
+/// host's /etc/passwd, or `#uid` when that uid has no name.
+fn owner(dir: &Path) -> String {
+    let Ok(uid) = std::fs::metadata(dir).map(|m| m.uid()) else {
+        return String::new();
+    };
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+        })
+        .unwrap_or_else(|| format!("#{uid}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn columns_grow_with_their_widest_cell() {
+        let rows = [
+            ["ID", "PID"].map(String::from),
+            ["a-very-long-container-id", "1"].map(String::from),
+        ];
+        assert_eq!(
+            super::table(&rows),
+            "ID                         PID\na-very-long-container-id   1\n"
+        );
+    }
 }

@@ -131,7 +131,10 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     }
     let root = &cli.root;
     let Some(cmd) = cli.command else {
-        anyhow::bail!("no command given; see hull --help");
+        // As runc: no command means the help, on stdout, and success.
+        use clap::CommandFactory;
+        print(&format!("{}\n", Cli::command().render_help()))?;
+        return Ok(0);
     };
     match cmd {
         Command::Create(a) => create::run(root, a),

@@ -309,8 +309,8 @@ fn condition(a: &oci_spec::runtime::LinuxSeccompArg) -> Result<ScmpArgCompare> {
 }
 
 /// Builds the program with libseccomp, following runc's rules: a rule whose action is the
-/// default is skipped, an unknown syscall name is skipped (it cannot be called on this kernel
-/// either), and conditions on the same argument become separate rules (libseccomp would
+/// default is skipped, an unknown syscall name is skipped with a warning (it cannot be called on
+/// this kernel either), and conditions on the same argument become separate rules (libseccomp would
 /// otherwise AND them, which can never match).
 fn compile(s: &LinuxSeccomp) -> Result<Vec<u8>> {
     let default = action(
@@ -350,9 +350,10 @@ fn compile(s: &LinuxSeccomp) -> Result<Vec<u8>> {
             per_arg[c.index()] += 1;
         }
         let separate = per_arg.iter().any(|&n| n > 1);
+        let mut unknown = Vec::new();
         for name in call.names() {
             let Ok(sc) = ScmpSyscall::from_name(name) else {
-                crate::logging::debug(&format!("{field}: skipping unknown syscall {name:?}"));
+                unknown.push(format!("{name:?}"));
                 continue;
             };
             let res = if conds.is_empty() {
@@ -365,6 +366,14 @@ fn compile(s: &LinuxSeccomp) -> Result<Vec<u8>> {
                 ctx.add_rule_conditional(act, sc, &conds).map(drop)
             };
             res.with_context(|| format!("{field}: adding the rule for {name}"))?;
+        }
+        if !unknown.is_empty() {
+            // Like an unknown capability: not an error (runc skips them too), but said, once
+            // per rule. A program read back from the cache was compiled, and warned, before.
+            crate::logging::warn(&format!(
+                "{field}: ignoring syscalls unknown to libseccomp: {}",
+                unknown.join(", ")
+            ));
         }
     }
     let bytes = export(&ctx).context("linux.seccomp: exporting the compiled filter")?;
