@@ -497,15 +497,16 @@ fn rlimit_above_the_hosts_hard_limit() {
         }
     }
     let Ok(hard) = host_hard.parse::<u64>() else {
+        skip("the host's hard limit of open files is unlimited: nothing to exceed");
         return;
-    }; // unlimited: nothing to exceed
+    };
     if std::process::Command::new("sh")
         .args(["-c", &format!("ulimit -Hn {}", hard + 1)])
         .status()
         .unwrap()
         .success()
     {
-        eprintln!("skipping: this root can raise hard limits");
+        skip("this root can raise hard limits");
         return;
     }
     let h = Hull::new();

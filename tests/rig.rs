@@ -9,6 +9,8 @@
 //! must pass. Elsewhere, on a host that is not pure cgroup v2 (hybrid or
 //! legacy, like most CI machines), the tests say why on stderr and return.
 
+mod skip;
+
 use std::fs;
 use std::path::Path;
 
@@ -99,16 +101,16 @@ fn required() -> bool {
 
 /// Fails if cgroup v2 is required, otherwise tells why the test skips.
 /// Returns true when the caller should go on with its checks.
-fn pure_v2_or_skip(test: &str) -> bool {
+fn pure_v2_or_skip() -> bool {
     match not_pure_v2_reason(&mounts()) {
         None => true,
         Some(reason) if required() => {
             panic!("HULL_REQUIRE_CGROUP2=1 but this is not a pure cgroup v2 host: {reason}")
         }
         Some(reason) => {
-            eprintln!(
-                "{test}: skipped: not a pure cgroup v2 host ({reason}); set HULL_REQUIRE_CGROUP2=1 to fail instead"
-            );
+            skip::skip(&format!(
+                "not a pure cgroup v2 host ({reason}); set HULL_REQUIRE_CGROUP2=1 to fail instead"
+            ));
             false
         }
     }
@@ -128,7 +130,7 @@ fn missing<'a>(have: &[String], want: &[&'a str]) -> Vec<&'a str> {
 
 #[test]
 fn pure_cgroup_v2_with_all_controllers() {
-    if !pure_v2_or_skip("pure_cgroup_v2_with_all_controllers") {
+    if !pure_v2_or_skip() {
         return;
     }
     let root = Path::new(CGROUP_ROOT);
@@ -152,7 +154,7 @@ fn pure_cgroup_v2_with_all_controllers() {
 /// (`HULL_VM_BLOCKDEV`) io.max takes a limit: what hull's cgroup suites do.
 #[test]
 fn child_cgroup_gets_all_controllers() {
-    if !pure_v2_or_skip("child_cgroup_gets_all_controllers") {
+    if !pure_v2_or_skip() {
         return;
     }
     let child = Path::new(CGROUP_ROOT).join(format!("hull-rig-{}", std::process::id()));

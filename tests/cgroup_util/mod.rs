@@ -51,7 +51,7 @@ pub fn require(controllers: &[&str]) -> bool {
     if std::env::var_os("HULL_REQUIRE_CGROUP2").is_some() {
         panic!("HULL_REQUIRE_CGROUP2 is set, but {why}");
     }
-    eprintln!("skipping: {why} (run it with integration/vm-test)");
+    crate::common::skip(&format!("{why} (run it with integration/vm-test)"));
     false
 }
 

@@ -19,6 +19,11 @@
 //! to check the tests themselves; `HULL_TEST_KEEP=1` keeps temp dirs for debugging.
 #![allow(dead_code)]
 
+#[path = "../skip/mod.rs"]
+mod skip_mod;
+#[allow(unused_imports)] // not every suite has tests that can skip
+pub use skip_mod::skip;
+
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::fmt;

@@ -21,7 +21,9 @@ pub fn engine_can_run(engine: &str) -> bool {
             std::env::var_os("HULL_REQUIRE_CGROUP2").is_none(),
             "{engine} is not installed (integration/setup installs it)"
         );
-        eprintln!("skipping: {engine} is not installed (integration/setup installs it)");
+        skip(&format!(
+            "{engine} is not installed (integration/setup installs it)"
+        ));
         return false;
     }
     true
