@@ -8,6 +8,8 @@
 mod cgroups;
 mod cli;
 mod container;
+#[cfg(test)]
+mod fuzz;
 mod hooks;
 mod logging;
 mod notify;

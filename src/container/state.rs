@@ -67,7 +67,12 @@ impl State {
         let path = dir.join(super::STATE_FILE);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        State::parse(&text, &path)
+    }
+
+    /// The state in `text`, read from `path` (named in the error).
+    pub fn parse(text: &str, path: &Path) -> Result<State> {
+        serde_json::from_str(text).with_context(|| format!("parsing {}", path.display()))
     }
 
     pub fn write(&self, dir: &Path) -> Result<()> {

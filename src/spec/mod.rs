@@ -44,7 +44,20 @@ pub fn parse(text: &str) -> Result<(Spec, Value)> {
 /// (2^64, say) as a float, and then reports "invalid type: floating point"; the field's range is
 /// what the user needs to read instead.
 fn typing_problem(path: &str, e: &serde_json::Error) -> String {
-    let msg = e.to_string();
+    // serde quotes an unknown variant verbatim: control characters in it (a newline) must not
+    // break the error's one line.
+    let msg: String = e
+        .to_string()
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect();
     let range = |expected: &str| {
         Some(match expected {
             "u8" => "0 to 255",
@@ -173,6 +186,18 @@ mod tests {
         );
         v["mounts"][0]["gidMappings"] = maps;
         parse(&v.to_string()).unwrap();
+    }
+
+    #[test]
+    fn unknown_variants_are_quoted_on_one_line() {
+        let mut v = base();
+        v["linux"]["seccomp"] = serde_json::json!({"defaultAction": "A\nB"});
+        let e = err_of(&v);
+        assert!(
+            e.contains("linux.seccomp.defaultAction: unknown variant `A\\nB`"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "{e}");
     }
 
     #[test]

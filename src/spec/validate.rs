@@ -57,7 +57,7 @@ pub fn raw(v: &mut Value) -> Vec<String> {
         rls.retain(|rl| {
             let fresh = match rl.get("type").and_then(Value::as_str) {
                 Some(t) if !seen.insert(t.to_string()) => {
-                    problems.push(format!("process.rlimits[{i}].type: duplicate rlimit {t}"));
+                    problems.push(format!("process.rlimits[{i}].type: duplicate rlimit {t:?}"));
                     false
                 }
                 _ => true,
