@@ -21,10 +21,10 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
         }
         match crate::container::Container::load(root, id) {
             Ok(c) => c.delete(a.force)?,
-            // A state that cannot be read cannot be acted on; with --force, at least the state
-            // dir goes, so the ID can be used again.
             // Another delete removed it meanwhile: with --force, an unknown ID is not an error.
             Err(_) if a.force && !root.join(id).exists() => {}
+            // A state that cannot be read cannot be acted on; with --force, at least the state
+            // dir goes, so the ID can be used again.
             Err(e) if a.force => {
                 crate::logging::warn(&format!("{e:#}; removing its state dir"));
                 match std::fs::remove_dir_all(root.join(id)) {
