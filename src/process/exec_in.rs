@@ -14,7 +14,7 @@ use nix::sched::{CloneFlags, setns};
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 use oci_spec::runtime::Process;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -163,6 +163,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
                 security: &security,
                 state: &state_json,
                 pidfd: &pidfd,
+                init_pid,
                 ns_flags,
                 console: console_theirs.as_ref(),
                 preserve_fds,
@@ -257,6 +258,7 @@ struct ChildArgs<'a> {
     security: &'a crate::security::Prepared,
     state: &'a serde_json::Value,
     pidfd: &'a OwnedFd,
+    init_pid: i32,
     ns_flags: CloneFlags,
     console: Option<&'a OwnedFd>,
     preserve_fds: u32,
@@ -292,6 +294,11 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
         setns(a.pidfd.as_fd(), a.ns_flags)
             .context("joining the container's namespaces (setns through the init's pidfd)")?;
     }
+    // Without a mount namespace of its own the container is only chrooted: take the init's
+    // root, not the host's `/`.
+    if !a.ns_flags.contains(CloneFlags::CLONE_NEWNS) {
+        enter_init_root(&guard, a.init_pid, a.pidfd)?;
+    }
 
     if let Some(sock) = a.console {
         let root = open(
@@ -315,5 +322,24 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     sync.send(&Msg::Ready)?;
     sync.expect(Msg::Go)?;
     sys::set_pdeathsig(0).context("prctl(PR_SET_PDEATHSIG)")?;
-    prepared.exec(a.preserve_fds)
+    // The sync socket stays until execve: its EOF tells the parent that execve succeeded.
+    prepared.exec(a.preserve_fds, &[sync.as_raw_fd()], |e| {
+        let _ = sync.send(&Msg::Error(format!("{e:#}")));
+    })
+}
+
+/// chroot into the init's root (/proc/<pid>/root of the host's procfs), then `/` in it. The
+/// pidfd tells that the pid was still the init's once the directory was open.
+fn enter_init_root(guard: &crate::security::Guard, pid: i32, pidfd: &OwnedFd) -> Result<()> {
+    let root = nix::fcntl::openat(
+        guard.host_proc(),
+        format!("{pid}/root").as_str(),
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("opening the container init's root")?;
+    sys::pidfd_send_signal(pidfd.as_fd(), 0).context("the container's init is gone")?;
+    nix::unistd::fchdir(&root).context("fchdir to the container init's root")?;
+    nix::unistd::chroot(".").context("chroot to the container init's root")?;
+    nix::unistd::chdir("/").context("chdir / in the container's root")
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use nix::fcntl::{OFlag, openat};
 use nix::sys::stat::Mode;
 use oci_spec::runtime::Spec;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 /// Everything the init needs, prepared by `create` before the clone.
@@ -157,7 +157,12 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
             spec_hooks.and_then(|h| h.start_container().as_ref()),
             &hook_state,
         )?;
-        prepared.exec(a.preserve_fds)
+        // Only the fifo (not a directory: nothing walks from it) and the sync socket stay
+        // until execve.
+        let keep = [fifo.as_raw_fd(), sync.as_raw_fd()];
+        prepared.exec(a.preserve_fds, &keep, |e| {
+            let _ = nix::unistd::write(&fifo, format!("E{e:#}").as_bytes());
+        })
     })();
     if let Err(e) = &late
         && nix::unistd::write(&fifo, format!("E{e:#}").as_bytes()).is_ok()

@@ -78,6 +78,11 @@ impl Guard<'_> {
         }
     }
 
+    /// The host's procfs, verified at `enter`.
+    pub fn host_proc(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.host.proc)
+    }
+
     /// Refuses a program that is, or whose `#!` chain reaches, the runtime's binary.
     pub fn check_exec(&self, program: &CStr) -> Result<()> {
         exe::refuse_runtime_binary(program, &self.host)
