@@ -5,6 +5,7 @@ pub mod capabilities;
 pub mod exe;
 pub mod host;
 pub mod lsm;
+pub mod ro_exe;
 pub mod seccomp;
 mod seccomp_enosys;
 
