@@ -26,6 +26,11 @@ pub fn mount_entry(
     let is_bind = opts.flags.contains(MsFlags::MS_BIND) || typ == "bind";
     let dest = m.destination();
     let root = rootfs.fd.as_fd();
+    // The image's /dev (bound from the image, or no /dev mount at all) may hold symlinks aimed
+    // anywhere in the rootfs: nothing is mounted over one (CVE-2025-52565 class).
+    if dest.starts_with("/dev/") {
+        refuse_symlink(rootfs, dest)?;
+    }
 
     if is_bind {
         let src = super::idmap::source(m, bundle)?;

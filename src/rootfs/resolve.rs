@@ -121,6 +121,33 @@ pub fn mkfile(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
     open(root, path, OFlag::O_PATH).with_context(|| format!("opening {}", path.display()))
 }
 
+/// Creates `path` inside `root` as a new empty file that hull owns, whatever the image had
+/// there (a symlink, a file, a device node is removed first; a directory is refused), and
+/// returns it open: the target of a bind mount that must land exactly there (/dev/console, a
+/// device node bound from the host). O_EXCL | O_NOFOLLOW: a symlink put back in between makes
+/// it fail rather than be followed.
+pub fn fresh_file(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
+    let parent = path.parent().unwrap_or(Path::new("/"));
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} has no file name", path.display()))?;
+    let dir = mkdir_all(root, parent)?;
+    match nix::unistd::unlinkat(dir.as_fd(), name, nix::unistd::UnlinkatFlags::NoRemoveDir) {
+        Ok(()) | Err(Errno::ENOENT) => {}
+        Err(Errno::EISDIR) => bail!("{} is a directory in the rootfs", path.display()),
+        Err(e) => {
+            return Err(e).with_context(|| format!("removing the image's {}", path.display()));
+        }
+    }
+    nix::fcntl::openat(
+        dir.as_fd(),
+        name,
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o600),
+    )
+    .with_context(|| format!("creating {}", path.display()))
+}
+
 /// Reads the regular file `path` inside `root`, at most `cap` bytes: None if it does not exist.
 /// Non-blocking and regular files only, so that an image's FIFO cannot hang the runtime and a
 /// symlink to /dev/zero cannot exhaust its memory.
