@@ -212,7 +212,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     };
     // The container may be paused, killed or deleted while this process runs.
     drop(container);
-    tty::wait(pid, set, master)
+    tty::wait(pid, set, master, None)
 }
 
 /// runc's --cgroup in its cgroup v2 form: a path below the container's cgroup, which must exist.

@@ -29,6 +29,8 @@ pub struct InitArgs<'a> {
     pub hook_state: serde_json::Value,
     /// Seccomp filter (compiled, with its listener) and LSM labels, settled by `create`.
     pub security: &'a security::Prepared,
+    /// Pipes for 0, 1, 2 from a foreground `run` (process::stdio).
+    pub stdio: [Option<std::os::fd::BorrowedFd<'a>>; 3],
 }
 
 /// Runs in the cloned child and never returns: it execs the user's process or exits non-zero
@@ -50,6 +52,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     let spec = a.spec;
     let process = spec.process().as_ref().context("process: missing")?;
     let linux = spec.linux().as_ref();
+    super::stdio::install(&a.stdio)?;
 
     // Die with `create` while half-built, and stay out of reach of the container (ptrace,
     // /proc/<pid>/fd, /proc/<pid>/exe → the host's hull binary: CVE-2019-5736) until execve.
