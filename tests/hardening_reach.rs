@@ -331,6 +331,28 @@ fn dev_console_symlink_is_not_followed() {
 }
 
 #[test]
+fn dev_pts_symlink_is_not_mounted_over() {
+    // Vulnerable: devpts is mounted wherever the image's /dev/pts points (here a directory of
+    // the image; anything under /proc or /sys in a real attack).
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    let dev = bundle_with_image_dev(&mut b);
+    fs::remove_dir(dev.join("pts")).unwrap();
+    fs::create_dir(b.rootfs().join("victimdir")).unwrap();
+    symlink("/victimdir", dev.join("pts")).unwrap();
+    b.sh("grep -c ' /victimdir ' /proc/self/mountinfo; true");
+    let out = h.run_bundle(&b);
+    if out.code != 0 {
+        assert_one_line_error(&out, "/dev/pts");
+        return;
+    }
+    assert!(
+        out.stdout.starts_with('0'),
+        "devpts mounted over /victimdir{out}"
+    );
+}
+
+#[test]
 fn default_device_symlink_is_not_followed_in_a_user_namespace() {
     // Vulnerable: in a user namespace the host's /dev/null is bound onto wherever the image's
     // /dev/null points.

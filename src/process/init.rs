@@ -52,7 +52,6 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     let spec = a.spec;
     let process = spec.process().as_ref().context("process: missing")?;
     let linux = spec.linux().as_ref();
-    super::stdio::install(&a.stdio)?;
 
     // Die with `create` while half-built, and stay out of reach of the container (ptrace,
     // /proc/<pid>/fd, /proc/<pid>/exe → the host's hull binary: CVE-2019-5736) until execve.
@@ -160,6 +159,12 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
             spec_hooks.and_then(|h| h.start_container().as_ref()),
             &hook_state,
         )?;
+        // A foreground run's pipes become the process's stdio only now: hooks keep the
+        // caller's, so that no hook output waits for a relay that starts after `start`.
+        // (With a terminal the pty is the stdio, and the pipes stay unused.)
+        if !process.terminal().unwrap_or(false) {
+            super::stdio::install(&a.stdio)?;
+        }
         // Only the fifo (not a directory: nothing walks from it) and the sync socket stay
         // until execve.
         let keep = [fifo.as_raw_fd(), sync.as_raw_fd()];

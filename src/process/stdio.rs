@@ -1,9 +1,10 @@
 //! A foreground `run` without a terminal: the container gets pipes in place of the caller's
 //! own stdio files, and hull relays them. Otherwise `echo x > /dev/stdout` in the container
 //! reopens the caller's output file through /proc/self/fd/1 (truncating it), and the container
-//! can reopen it, or the caller's terminal, for reading. Pipes, sockets and /dev/null pass
-//! through as they are: reopening them reaches nothing more than the fd itself, and the
-//! common case (an engine's pipes, /dev/null) costs three fstat calls and no relay.
+//! can reopen it, or the caller's terminal, for reading. Pipes, sockets, /dev/null and a
+//! terminal as stdin pass through as they are: reopening them reaches nothing more than the fd
+//! itself, and the common case (an engine's pipes, /dev/null) costs three fstat calls and no
+//! relay.
 
 use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
@@ -28,8 +29,14 @@ fn needs_pipe(fd: RawFd) -> bool {
     if kind == SFlag::S_IFIFO || kind == SFlag::S_IFSOCK {
         return false;
     }
-    let dev_null = kind == SFlag::S_IFCHR && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3;
-    !dev_null
+    if kind == SFlag::S_IFCHR {
+        // A terminal as stdin passes through: hull reading it for a container that may never
+        // read would take the user's keys (and stop hull with SIGTTIN in the background). As
+        // stdout or stderr it is relayed, so that the container cannot read the terminal.
+        let dev_null = major(st.st_rdev) == 1 && minor(st.st_rdev) == 3;
+        return fd != 0 && !dev_null;
+    }
+    true
 }
 
 /// Our own fds 0, 1, 2, as std hands them out.
