@@ -38,6 +38,24 @@ fn exec_without_mount_namespace_gets_the_inits_root() {
     assert_eq!(cwd.stdout.trim(), "/", "{cwd}");
 }
 
+#[test]
+fn exec_with_no_pivot_gets_the_inits_root() {
+    // --no-pivot moves the rootfs onto / and chroots: exec, joining the mount namespace, must
+    // land in the same root, not under it in the old one.
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    fs::write(b.rootfs().join("marker-in-rootfs"), "x").unwrap();
+    b.args(&["sleep", "60"]);
+    b.write();
+    let id = h.id("execnopivot");
+    h.ok(&["create", "--no-pivot", "-b", b.path_str(), &id]);
+    h.ok(&["start", &id]);
+    let out = h.run(&["exec", &id, "ls", "/"]);
+    let _ = h.run(&["delete", "-f", &id]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("marker-in-rootfs"), "{out}");
+}
+
 // --- no fd of hull's survives execve; args[0] resolved inside the rootfs -------------------
 
 /// `/proc/self/fd/N/../../..(...)/<host path>/echo`, a static busybox copied to a host path that
