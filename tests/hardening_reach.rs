@@ -572,3 +572,31 @@ fn foreground_run_relays_stdin_and_output() {
     );
     assert_eq!(fs::read_to_string(&err_path).unwrap(), "err\n");
 }
+
+#[test]
+fn foreground_exec_gives_the_process_pipes() {
+    // As for run: `hull exec` in the foreground without a terminal must not hand the caller's
+    // own output file to the process.
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.args(&["sleep", "60"]);
+    b.write();
+    let id = h.id("execpipes");
+    h.create_start(&b, &id);
+    let out_path = h.dir.join("exec-stdout");
+    let mut out_file = fs::File::create(&out_path).unwrap();
+    out_file.write_all(b"prior\n").unwrap();
+    let status = Command::new(hull_bin())
+        .args(["--root", h.root_str(), "exec", &id, "sh", "-c"])
+        .arg("echo x > /dev/stdout; ls -l /proc/self/fd/1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out_file))
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    let _ = h.run(&["delete", "-f", &id]);
+    let stdout = fs::read_to_string(&out_path).unwrap();
+    assert!(status.success(), "{status}: {stdout}");
+    assert!(stdout.starts_with("prior\nx\n"), "{stdout}");
+    assert!(stdout.contains("/fd/1 -> pipe:"), "{stdout}");
+}

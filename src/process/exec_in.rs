@@ -132,6 +132,14 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     };
     let process = o.process;
     let preserve_fds = o.preserve_fds;
+    // In the foreground without a terminal, pipes rather than the caller's own files
+    // (process::stdio), as for `run`.
+    let (stdio_theirs, pipes) = if o.detach || terminal {
+        ([None, None, None], None)
+    } else {
+        let p = super::stdio::plan()?;
+        (p.container, Some(p.relay).filter(|r| !r.is_empty()))
+    };
 
     let sigset = if o.detach {
         None
@@ -166,6 +174,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
                 init_pid,
                 ns_flags,
                 console: console_theirs.as_ref(),
+                stdio: [0, 1, 2].map(|i| stdio_theirs[i].as_ref().map(|f| f.as_fd())),
                 preserve_fds,
             };
             child(args, child_sync)
@@ -174,6 +183,8 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     };
     drop(child_sync);
     drop(console_theirs);
+    // Only the process may hold the write ends: their EOF ends the relay.
+    drop(stdio_theirs);
     // The child has its own copy of a seccomp listener connection; ours must not keep it open.
     drop(security);
     let guard = ChildGuard(Some(pid));
@@ -212,7 +223,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     };
     // The container may be paused, killed or deleted while this process runs.
     drop(container);
-    tty::wait(pid, set, master, None)
+    tty::wait(pid, set, master, pipes)
 }
 
 /// runc's --cgroup in its cgroup v2 form: a path below the container's cgroup, which must exist.
@@ -261,6 +272,8 @@ struct ChildArgs<'a> {
     init_pid: i32,
     ns_flags: CloneFlags,
     console: Option<&'a OwnedFd>,
+    /// Pipes for 0, 1, 2 from a foreground exec (process::stdio).
+    stdio: [Option<std::os::fd::BorrowedFd<'a>>; 3],
     preserve_fds: u32,
 }
 
@@ -322,6 +335,7 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     sync.send(&Msg::Ready)?;
     sync.expect(Msg::Go)?;
     sys::set_pdeathsig(0).context("prctl(PR_SET_PDEATHSIG)")?;
+    super::stdio::install(&a.stdio)?;
     // The sync socket stays until execve: its EOF tells the parent that execve succeeded.
     prepared.exec(a.preserve_fds, &[sync.as_raw_fd()], |e| {
         let _ = sync.send(&Msg::Error(format!("{e:#}")));

@@ -1,4 +1,4 @@
-//! A foreground `run` without a terminal: the container gets pipes in place of the caller's
+//! A foreground `run` or `exec` without a terminal: the container gets pipes in place of the caller's
 //! own stdio files, and hull relays them. Otherwise `echo x > /dev/stdout` in the container
 //! reopens the caller's output file through /proc/self/fd/1 (truncating it), and the container
 //! can reopen it, or the caller's terminal, for reading. Pipes, sockets, /dev/null and a
