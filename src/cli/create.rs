@@ -31,6 +31,7 @@ impl Args {
         &'a self,
         root: &'a Path,
         console_relay: Option<std::os::fd::BorrowedFd<'a>>,
+        stdio: [Option<std::os::fd::BorrowedFd<'a>>; 3],
     ) -> crate::container::create::Options<'a> {
         crate::container::create::Options {
             root,
@@ -41,11 +42,12 @@ impl Args {
             no_pivot: self.no_pivot,
             preserve_fds: self.preserve_fds,
             console_relay,
+            stdio,
         }
     }
 }
 
 pub fn run(root: &Path, a: Args) -> Result<i32> {
-    crate::container::create::create(&a.options(root, None))?;
+    crate::container::create::create(&a.options(root, None, [None, None, None]))?;
     Ok(0)
 }

@@ -136,6 +136,14 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         print(&format!("{}\n", Cli::command().render_help()))?;
         return Ok(0);
     };
+    if matches!(cmd, Command::Create(_) | Command::Run(_) | Command::Exec(_)) {
+        // The commands whose processes enter a container run hull from a read-only view of its
+        // binary (CVE-2019-5736). Where the kernel refuses the view, the exec check and the
+        // non-dumpable init remain.
+        if let Err(e) = crate::security::ro_exe::ensure() {
+            crate::logging::debug(&format!("no read-only view of the hull binary: {e:#}"));
+        }
+    }
     match cmd {
         Command::Create(a) => create::run(root, a),
         Command::Start(a) => start::run(root, a),

@@ -2,7 +2,7 @@
 //! its exit status back (128+N for signal N), then delete it unless --keep. With
 //! process.terminal and no --console-socket, hull relays the pty to its own stdio.
 
-use crate::process::tty;
+use crate::process::{stdio, tty};
 use anyhow::Result;
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -31,10 +31,22 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
     } else {
         Some(tty::console_pair()?)
     };
-    let created = crate::container::create::create(
-        &a.create
-            .options(root, relay.as_ref().map(|(_, theirs)| theirs.as_fd())),
-    )?;
+    // Without a terminal, pipes rather than the caller's own files (process::stdio).
+    let (theirs, pipes) = match a.detach {
+        true => ([None, None, None], None),
+        false => {
+            let p = stdio::plan()?;
+            (p.container, Some(p.relay))
+        }
+    };
+    let created = crate::container::create::create(&a.create.options(
+        root,
+        relay.as_ref().map(|(_, theirs)| theirs.as_fd()),
+        [0, 1, 2].map(|i| theirs[i].as_ref().map(|f| f.as_fd())),
+    ))?;
+    // Only the container may hold the write ends: their EOF ends the relay.
+    drop(theirs);
+    let pipes = pipes.filter(|p| !created.terminal && !p.is_empty());
     // Block the relayed signals before the process can run, so none is lost in between.
     let set = if a.detach {
         None
@@ -56,7 +68,7 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
     let pid = created.pid;
     // Release the lock while the container runs, so that kill and state work meanwhile.
     drop(created.container);
-    let code = tty::wait(pid, set, master)?;
+    let code = tty::wait(pid, set, master, pipes)?;
     if !a.keep {
         match crate::container::Container::load(root, &a.create.id) {
             Ok(c) => c.delete(true)?,

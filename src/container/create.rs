@@ -23,6 +23,9 @@ pub struct Options<'a> {
     /// `run` in the foreground relays the terminal itself: the init sends the pty master to
     /// this connected socket when process.terminal is true (and --console-socket is not given).
     pub console_relay: Option<BorrowedFd<'a>>,
+    /// A foreground `run` without a terminal: the pipes that become the init's 0, 1, 2 (None
+    /// leaves the caller's fd).
+    pub stdio: [Option<BorrowedFd<'a>>; 3],
 }
 
 /// A created container and its init's pid (the caller may wait on it: `run`).
@@ -153,6 +156,7 @@ pub fn create(o: &Options) -> Result<Created> {
                 preserve_fds: o.preserve_fds + listen_fds,
                 hook_state: state.public(super::Status::Created),
                 security: &security,
+                stdio: o.stdio,
             };
             init::run(args, child_sync)
         }

@@ -7,10 +7,11 @@
 
 use super::{exec, user};
 use crate::security;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use nix::sys::stat::Mode;
 use oci_spec::runtime::Process;
 use std::ffi::CString;
+use std::os::fd::RawFd;
 
 /// A process whose identity is set and that only has to lock itself down and exec.
 pub struct Prepared<'a> {
@@ -19,6 +20,8 @@ pub struct Prepared<'a> {
     envp: Vec<CString>,
     nnp: bool,
     guard: &'a security::Guard<'a>,
+    /// The highest fd open at `prepare`, for closing them where close_range is refused.
+    fd_ceiling: RawFd,
 }
 
 /// rlimits, the working directory, then privileges (the bounding set while CAP_SETPCAP is still
@@ -53,19 +56,30 @@ pub fn prepare<'a>(
     let program = exec::find_program(process)?;
     // Refused here so that `create` reports it (CVE-2019-5736), and checked again before execve.
     guard.check_exec(&program)?;
+    exec::check_in_root(&program)?;
+    let fd_ceiling = exec::highest_fd(guard.host_proc())?;
     Ok(Prepared {
         program,
         argv: exec::cstrings(process.args().as_deref().unwrap_or(&[]), "process.args")?,
-        envp: exec::cstrings(&with_home(process), "process.env")?,
+        envp: exec::cstrings(&with_home(process)?, "process.env")?,
         nnp,
         guard,
+        fd_ceiling,
     })
 }
 
 impl Prepared<'_> {
-    /// The last locks, as late as possible: no_new_privs, seccomp, a default signal state, every
-    /// fd from 3 + `preserve_fds` up close-on-exec; then execve. Returns only on failure.
-    pub fn exec(self, preserve_fds: u32) -> Result<std::convert::Infallible> {
+    /// The last locks, as late as possible: no_new_privs, seccomp, a default signal state; then
+    /// every fd from 3 + `preserve_fds` up is closed but `keep` (close-on-exec fifos and
+    /// sockets the caller waits on for EOF), and execve. An error before the fds are closed is
+    /// returned; after it, `report` gets it (through a kept fd) and the process exits, since
+    /// hull's own handles are gone.
+    pub fn exec(
+        self,
+        preserve_fds: u32,
+        keep: &[RawFd],
+        report: impl FnOnce(&anyhow::Error),
+    ) -> Result<std::convert::Infallible> {
         self.guard.check_exec(&self.program)?;
         exec::reset_signals()?;
         // Again, now that the fifo and hooks are done, unless a filter loaded early (without
@@ -80,23 +94,43 @@ impl Prepared<'_> {
                 .context("process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)")?;
         }
         self.guard.lock_late(self.nnp)?;
+        exec::close_fds(3 + preserve_fds as RawFd, keep, self.fd_ceiling);
         let Err(e) = nix::unistd::execve(&self.program, &self.argv, &self.envp);
-        bail!("process.args[0]: exec {:?}: {e}", self.program)
+        report(&anyhow::anyhow!(
+            "process.args[0]: exec {:?}: {e}",
+            self.program
+        ));
+        crate::sys::exit_now(1)
     }
 }
 
+/// The most of the image's /etc/passwd that hull reads.
+const PASSWD_CAP: u64 = 16 << 20;
+
 /// process.env, plus HOME from the container's /etc/passwd when the env has none (runc's
-/// behaviour, which images rely on); "/" when the user has no entry.
-fn with_home(process: &Process) -> Vec<String> {
+/// behaviour, which images rely on); "/" when the user has no entry. The file is the image's,
+/// so it is read inside the root, non-blocking and bounded (resolve::read_regular).
+fn with_home(process: &Process) -> Result<Vec<String>> {
     let mut env = process.env().clone().unwrap_or_default();
     if env.iter().any(|e| e.starts_with("HOME=")) {
-        return env;
+        return Ok(env);
     }
     let uid = process.user().uid().to_string();
-    let home = std::fs::read_to_string("/etc/passwd")
-        .ok()
+    let root = nix::fcntl::open(
+        "/",
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("opening the container's root")?;
+    let passwd = crate::rootfs::resolve::read_regular(
+        std::os::fd::AsFd::as_fd(&root),
+        std::path::Path::new("/etc/passwd"),
+        PASSWD_CAP,
+    )
+    .context("process.env: looking up HOME in the container")?;
+    let home = passwd
         .and_then(|t| {
-            t.lines().find_map(|l| {
+            String::from_utf8_lossy(&t).lines().find_map(|l| {
                 let f: Vec<&str> = l.split(':').collect();
                 (f.len() >= 6 && f[2] == uid).then(|| f[5].to_string())
             })
@@ -104,5 +138,5 @@ fn with_home(process: &Process) -> Vec<String> {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "/".to_string());
     env.push(format!("HOME={home}"));
-    env
+    Ok(env)
 }

@@ -14,7 +14,9 @@ use std::path::Path;
 /// Before pivot_root: returns the pty peer, already bound onto /dev/console.
 pub fn setup(root: BorrowedFd, socket: &OwnedFd, size: Option<(u16, u16)>) -> Result<OwnedFd> {
     let (master, peer) = open_pty(root, size)?;
-    let console = resolve::mkfile(root, Path::new("/dev/console"))?;
+    // A file of our own: the image's /dev/console may be a symlink to anything in the rootfs.
+    let console = resolve::fresh_file(root, Path::new("/dev/console"))
+        .context("process.terminal: /dev/console")?;
     mount(
         Some(resolve::fd_path(&peer).as_str()),
         resolve::fd_path(&console).as_str(),

@@ -1,10 +1,14 @@
 //! The last steps before execve: rlimits, cwd, program lookup, and a clean signal state.
 
 use anyhow::{Context, Result, bail};
+use nix::fcntl::OFlag;
 use nix::sys::resource::{Resource, setrlimit};
+use nix::sys::stat::Mode;
 use nix::unistd::{AccessFlags, access};
 use oci_spec::runtime::{PosixRlimit, PosixRlimitType, Process};
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
+use std::os::fd::{AsFd, BorrowedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 fn resource(t: PosixRlimitType) -> Resource {
@@ -85,6 +89,81 @@ pub fn find_program(p: &Process) -> Result<CString> {
     })?;
     CString::new(path.into_os_string().into_encoded_bytes())
         .context("process.args[0]: contains NUL")
+}
+
+/// Refuses a program path that leaves the container's root or passes through a magic link
+/// (/proc/self/fd/N/.., /proc/<pid>/root: CVE-2024-21626): the kernel's own lookup at execve
+/// would follow them, openat2's RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS does not.
+pub fn check_in_root(program: &CStr) -> Result<()> {
+    let path = Path::new(std::ffi::OsStr::from_bytes(program.to_bytes()));
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        nix::unistd::getcwd()
+            .context("process.args[0]: getcwd")?
+            .join(path)
+    };
+    let root = nix::fcntl::open(
+        "/",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("opening the container's root")?;
+    let resolved = crate::rootfs::resolve::open(root.as_fd(), &abs, OFlag::O_PATH)
+        .with_context(|| {
+            format!(
+                "process.args[0]: {} does not resolve inside the container's root without magic links (CVE-2024-21626)",
+                path.display()
+            )
+        })?;
+    let plain = nix::sys::stat::fstat(resolved.as_fd()).context("process.args[0]: fstat")?;
+    let kernel = nix::sys::stat::stat(path).context("process.args[0]: stat")?;
+    if (plain.st_dev, plain.st_ino) != (kernel.st_dev, kernel.st_ino) {
+        bail!(
+            "process.args[0]: {} resolves outside the container's root (CVE-2024-21626)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// The highest open fd, read through the host's procfs `proc` (before any seccomp filter may
+/// forbid it): the bound of `close_fds`'s fallback.
+pub fn highest_fd(proc: BorrowedFd) -> Result<RawFd> {
+    let mut dir = nix::dir::Dir::openat(
+        proc,
+        "self/fd",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("listing our fds")?;
+    Ok(dir
+        .iter()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().ok()?.parse::<RawFd>().ok())
+        .max()
+        .unwrap_or(2))
+}
+
+/// Closes every fd from `first` up but those in `keep` (which must be close-on-exec and no
+/// directory: a fifo or a socket, that nothing can walk from). Close-on-exec alone is not
+/// enough: execve looks up its path before it closes them, and /proc/self/fd/N/.. would walk
+/// out of the container (CVE-2024-21626). close_range, or close() one by one up to `ceiling`
+/// where a seccomp filter or an old kernel refuses close_range.
+pub fn close_fds(first: RawFd, keep: &[RawFd], ceiling: RawFd) {
+    let mut keep: Vec<RawFd> = keep.iter().copied().filter(|&k| k >= first).collect();
+    keep.sort_unstable();
+    let mut lo = first;
+    for hi in keep.iter().map(|k| Some(k - 1)).chain([None]) {
+        let last = hi.map_or(u32::MAX, |h| h as u32);
+        if hi.is_none_or(|h| h >= lo) && crate::sys::close_range(lo as u32, last).is_err() {
+            let end = hi.unwrap_or(ceiling).min(ceiling.max(lo));
+            for fd in lo..=end {
+                let _ = nix::unistd::close(fd);
+            }
+        }
+        lo = hi.map_or(lo, |h| h + 2);
+    }
 }
 
 fn executable(p: &Path) -> bool {

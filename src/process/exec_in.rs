@@ -14,7 +14,7 @@ use nix::sched::{CloneFlags, setns};
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 use oci_spec::runtime::Process;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -132,6 +132,14 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     };
     let process = o.process;
     let preserve_fds = o.preserve_fds;
+    // In the foreground without a terminal, pipes rather than the caller's own files
+    // (process::stdio), as for `run`.
+    let (stdio_theirs, pipes) = if o.detach || terminal {
+        ([None, None, None], None)
+    } else {
+        let p = super::stdio::plan()?;
+        (p.container, Some(p.relay).filter(|r| !r.is_empty()))
+    };
 
     let sigset = if o.detach {
         None
@@ -163,8 +171,10 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
                 security: &security,
                 state: &state_json,
                 pidfd: &pidfd,
+                init_pid,
                 ns_flags,
                 console: console_theirs.as_ref(),
+                stdio: [0, 1, 2].map(|i| stdio_theirs[i].as_ref().map(|f| f.as_fd())),
                 preserve_fds,
             };
             child(args, child_sync)
@@ -173,6 +183,8 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     };
     drop(child_sync);
     drop(console_theirs);
+    // Only the process may hold the write ends: their EOF ends the relay.
+    drop(stdio_theirs);
     // The child has its own copy of a seccomp listener connection; ours must not keep it open.
     drop(security);
     let guard = ChildGuard(Some(pid));
@@ -211,7 +223,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     };
     // The container may be paused, killed or deleted while this process runs.
     drop(container);
-    tty::wait(pid, set, master)
+    tty::wait(pid, set, master, pipes)
 }
 
 /// runc's --cgroup in its cgroup v2 form: a path below the container's cgroup, which must exist.
@@ -257,8 +269,11 @@ struct ChildArgs<'a> {
     security: &'a crate::security::Prepared,
     state: &'a serde_json::Value,
     pidfd: &'a OwnedFd,
+    init_pid: i32,
     ns_flags: CloneFlags,
     console: Option<&'a OwnedFd>,
+    /// Pipes for 0, 1, 2 from a foreground exec (process::stdio).
+    stdio: [Option<std::os::fd::BorrowedFd<'a>>; 3],
     preserve_fds: u32,
 }
 
@@ -292,6 +307,11 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
         setns(a.pidfd.as_fd(), a.ns_flags)
             .context("joining the container's namespaces (setns through the init's pidfd)")?;
     }
+    // Without a mount namespace of its own the container is only chrooted: take the init's
+    // root, not the host's `/`.
+    if !a.ns_flags.contains(CloneFlags::CLONE_NEWNS) {
+        enter_init_root(&guard, a.init_pid, a.pidfd)?;
+    }
 
     if let Some(sock) = a.console {
         let root = open(
@@ -315,5 +335,25 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     sync.send(&Msg::Ready)?;
     sync.expect(Msg::Go)?;
     sys::set_pdeathsig(0).context("prctl(PR_SET_PDEATHSIG)")?;
-    prepared.exec(a.preserve_fds)
+    super::stdio::install(&a.stdio)?;
+    // The sync socket stays until execve: its EOF tells the parent that execve succeeded.
+    prepared.exec(a.preserve_fds, &[sync.as_raw_fd()], |e| {
+        let _ = sync.send(&Msg::Error(format!("{e:#}")));
+    })
+}
+
+/// chroot into the init's root (/proc/<pid>/root of the host's procfs), then `/` in it. The
+/// pidfd tells that the pid was still the init's once the directory was open.
+fn enter_init_root(guard: &crate::security::Guard, pid: i32, pidfd: &OwnedFd) -> Result<()> {
+    let root = nix::fcntl::openat(
+        guard.host_proc(),
+        format!("{pid}/root").as_str(),
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("opening the container init's root")?;
+    sys::pidfd_send_signal(pidfd.as_fd(), 0).context("the container's init is gone")?;
+    nix::unistd::fchdir(&root).context("fchdir to the container init's root")?;
+    nix::unistd::chroot(".").context("chroot to the container init's root")?;
+    nix::unistd::chdir("/").context("chdir / in the container's root")
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use nix::fcntl::{OFlag, openat};
 use nix::sys::stat::Mode;
 use oci_spec::runtime::Spec;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 /// Everything the init needs, prepared by `create` before the clone.
@@ -29,6 +29,8 @@ pub struct InitArgs<'a> {
     pub hook_state: serde_json::Value,
     /// Seccomp filter (compiled, with its listener) and LSM labels, settled by `create`.
     pub security: &'a security::Prepared,
+    /// Pipes for 0, 1, 2 from a foreground `run` (process::stdio).
+    pub stdio: [Option<std::os::fd::BorrowedFd<'a>>; 3],
 }
 
 /// Runs in the cloned child and never returns: it execs the user's process or exits non-zero
@@ -157,7 +159,18 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
             spec_hooks.and_then(|h| h.start_container().as_ref()),
             &hook_state,
         )?;
-        prepared.exec(a.preserve_fds)
+        // A foreground run's pipes become the process's stdio only now: hooks keep the
+        // caller's, so that no hook output waits for a relay that starts after `start`.
+        // (With a terminal the pty is the stdio, and the pipes stay unused.)
+        if !process.terminal().unwrap_or(false) {
+            super::stdio::install(&a.stdio)?;
+        }
+        // Only the fifo (not a directory: nothing walks from it) and the sync socket stay
+        // until execve.
+        let keep = [fifo.as_raw_fd(), sync.as_raw_fd()];
+        prepared.exec(a.preserve_fds, &keep, |e| {
+            let _ = nix::unistd::write(&fifo, format!("E{e:#}").as_bytes());
+        })
     })();
     if let Err(e) = &late
         && nix::unistd::write(&fifo, format!("E{e:#}").as_bytes()).is_ok()

@@ -40,6 +40,12 @@ pub fn pair() -> Result<(Sync, Sync)> {
     Ok((Sync { fd: a }, Sync { fd: b }))
 }
 
+impl std::os::fd::AsRawFd for Sync {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
 impl Sync {
     pub fn send(&self, msg: &Msg) -> Result<()> {
         self.send_with_fds(msg, &[])

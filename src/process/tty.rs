@@ -60,7 +60,13 @@ pub fn recv_master(ours: &OwnedFd) -> Result<OwnedFd> {
 
 /// Waits for `pid` (a child of this process) and returns its exit code, relaying signals; with
 /// `master`, relays stdin to the pty and the pty to stdout until the process exits.
-pub fn wait(pid: Pid, set: SigSet, master: Option<OwnedFd>) -> Result<i32> {
+/// With `pipes`, relays the container's stdio pipes (process::stdio) the same way.
+pub fn wait(
+    pid: Pid,
+    set: SigSet,
+    master: Option<OwnedFd>,
+    mut pipes: Option<super::stdio::Relay>,
+) -> Result<i32> {
     let sfd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .context("signalfd")?;
     let stdin = std::io::stdin();
@@ -79,11 +85,17 @@ pub fn wait(pid: Pid, set: SigSet, master: Option<OwnedFd>) -> Result<i32> {
                 if let Some(r) = relay.as_mut() {
                     r.drain();
                 }
+                if let Some(p) = pipes.as_mut() {
+                    p.drain()?;
+                }
                 return Ok(code);
             }
             WaitStatus::Signaled(_, sig, _) => {
                 if let Some(r) = relay.as_mut() {
                     r.drain();
+                }
+                if let Some(p) = pipes.as_mut() {
+                    p.drain()?;
                 }
                 return Ok(128 + sig as i32);
             }
@@ -94,6 +106,7 @@ pub fn wait(pid: Pid, set: SigSet, master: Option<OwnedFd>) -> Result<i32> {
             Some(r) => r.poll_fds(stdin, &mut fds),
             None => (None, None),
         };
+        let p_idx = pipes.as_ref().map(|p| p.poll_fds(&mut fds));
         match poll(&mut fds, PollTimeout::NONE) {
             Err(Errno::EINTR) => continue,
             r => r.context("poll")?,
@@ -103,6 +116,10 @@ pub fn wait(pid: Pid, set: SigSet, master: Option<OwnedFd>) -> Result<i32> {
                 .unwrap_or(PollFlags::empty())
         };
         let (sig_ev, in_ev, m_ev) = (ev(Some(0)), ev(in_idx), ev(m_idx));
+        let p_ev: Vec<PollFlags> = match p_idx {
+            Some(start) => (start..fds.len()).map(|i| ev(Some(i))).collect(),
+            None => Vec::new(),
+        };
         drop(fds);
         if !sig_ev.is_empty() {
             while let Some(info) = sfd.read_signal().context("reading signalfd")? {
@@ -118,6 +135,9 @@ pub fn wait(pid: Pid, set: SigSet, master: Option<OwnedFd>) -> Result<i32> {
         }
         if let Some(r) = relay.as_mut() {
             r.handle(stdin, in_ev, m_ev)?;
+        }
+        if let Some(p) = pipes.as_mut() {
+            p.handle(&p_ev)?;
         }
     }
 }

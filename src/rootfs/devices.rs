@@ -116,7 +116,8 @@ fn make_node(rootfs: &Rootfs, n: &Node) -> Result<()> {
     let name = n.path.file_name().context("device path has no file name")?;
     if rootfs.in_userns {
         // mknod is not allowed in a user namespace: bind the host's node instead.
-        let target = resolve::mkfile(root, &n.path)?;
+        // Onto a file of our own, never through whatever the image has at that path.
+        let target = resolve::fresh_file(root, &n.path)?;
         return mount(
             Some(&n.path),
             resolve::fd_path(&target).as_str(),

@@ -26,6 +26,11 @@ pub fn mount_entry(
     let is_bind = opts.flags.contains(MsFlags::MS_BIND) || typ == "bind";
     let dest = m.destination();
     let root = rootfs.fd.as_fd();
+    // The image's /dev (bound from the image, or no /dev mount at all) may hold symlinks aimed
+    // anywhere in the rootfs: nothing is mounted over one (CVE-2025-52565 class).
+    if dest.starts_with("/dev/") {
+        refuse_symlink(rootfs, dest, false)?;
+    }
 
     if is_bind {
         let src = super::idmap::source(m, bundle)?;
@@ -62,7 +67,7 @@ pub fn mount_entry(
         // A proc or sysfs mounted over a symlink could be redirected anywhere (CVE-2019-16884,
         // CVE-2023-27561): those destinations must be real directories.
         if typ == "proc" || typ == "sysfs" {
-            refuse_symlink(rootfs, dest)?;
+            refuse_symlink(rootfs, dest, true)?;
         }
         let target = resolve::mkdir_all(root, dest)?;
         let tpath = resolve::fd_path(&target);
@@ -120,7 +125,9 @@ pub fn mount_entry(
     Ok(())
 }
 
-fn refuse_symlink(rootfs: &Rootfs, dest: &Path) -> Result<()> {
+/// Fails if `dest` is a symlink in the rootfs (or, with `dir_required`, anything but a
+/// directory).
+fn refuse_symlink(rootfs: &Rootfs, dest: &Path, dir_required: bool) -> Result<()> {
     let Some(name) = dest.file_name() else {
         return Ok(());
     };
@@ -139,7 +146,10 @@ fn refuse_symlink(rootfs: &Rootfs, dest: &Path) -> Result<()> {
                 dest.display()
             )
         }
-        Ok(st) if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFDIR => {
+        Ok(st)
+            if dir_required
+                && SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFDIR =>
+        {
             bail!(
                 "destination {} is not a directory in the rootfs",
                 dest.display()

@@ -121,6 +121,64 @@ pub fn mkfile(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
     open(root, path, OFlag::O_PATH).with_context(|| format!("opening {}", path.display()))
 }
 
+/// Creates `path` inside `root` as a new empty file that hull owns, whatever the image had
+/// there (a symlink, a file, a device node is removed first; a directory is refused), and
+/// returns it open: the target of a bind mount that must land exactly there (/dev/console, a
+/// device node bound from the host). O_EXCL | O_NOFOLLOW: a symlink put back in between makes
+/// it fail rather than be followed.
+pub fn fresh_file(root: BorrowedFd, path: &Path) -> Result<OwnedFd> {
+    let parent = path.parent().unwrap_or(Path::new("/"));
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} has no file name", path.display()))?;
+    let dir = mkdir_all(root, parent)?;
+    match nix::unistd::unlinkat(dir.as_fd(), name, nix::unistd::UnlinkatFlags::NoRemoveDir) {
+        Ok(()) | Err(Errno::ENOENT) => {}
+        Err(Errno::EISDIR) => bail!("{} is a directory in the rootfs", path.display()),
+        Err(e) => {
+            return Err(e).with_context(|| format!("removing the image's {}", path.display()));
+        }
+    }
+    nix::fcntl::openat(
+        dir.as_fd(),
+        name,
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o600),
+    )
+    .with_context(|| format!("creating {}", path.display()))
+}
+
+/// Reads the regular file `path` inside `root`, at most `cap` bytes: None if it does not exist.
+/// Non-blocking and regular files only, so that an image's FIFO cannot hang the runtime and a
+/// symlink to /dev/zero cannot exhaust its memory.
+pub fn read_regular(root: BorrowedFd, path: &Path, cap: u64) -> Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let fd = match open(
+        root,
+        path,
+        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_NOCTTY,
+    ) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+    };
+    let st = nix::sys::stat::fstat(&fd).with_context(|| format!("fstat {}", path.display()))?;
+    if nix::sys::stat::SFlag::from_bits_truncate(st.st_mode) & nix::sys::stat::SFlag::S_IFMT
+        != nix::sys::stat::SFlag::S_IFREG
+    {
+        bail!("{} is not a regular file", path.display());
+    }
+    let mut buf = Vec::new();
+    std::fs::File::from(fd)
+        .take(cap + 1)
+        .read_to_end(&mut buf)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if buf.len() as u64 > cap {
+        bail!("{} is larger than {cap} bytes", path.display());
+    }
+    Ok(Some(buf))
+}
+
 /// The /proc/self/fd path through which the kernel reaches exactly the file `fd` refers to.
 /// Valid only while the host's /proc is this process's /proc (before pivot_root).
 pub fn fd_path(fd: &impl AsRawFd) -> String {

@@ -5,6 +5,7 @@ pub mod capabilities;
 pub mod exe;
 pub mod host;
 pub mod lsm;
+pub mod ro_exe;
 pub mod seccomp;
 mod seccomp_enosys;
 
@@ -76,6 +77,11 @@ impl Guard<'_> {
             Some(f) if !nnp => f.load(self.host.pid, &self.state, "creating"),
             _ => Ok(()),
         }
+    }
+
+    /// The host's procfs, verified at `enter`.
+    pub fn host_proc(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.host.proc)
     }
 
     /// Refuses a program that is, or whose `#!` chain reaches, the runtime's binary.

@@ -297,9 +297,15 @@ pub fn typed(spec: &Spec) -> Vec<String> {
             }
         }
         for (i, d) in l.devices().iter().flatten().enumerate() {
-            if !d.path().starts_with("/dev/") {
+            // `..` would climb out of /dev after the prefix check (and the node would replace
+            // any file of the image, e.g. /dev/../etc/passwd).
+            let dotdot = d
+                .path()
+                .components()
+                .any(|c| c == std::path::Component::ParentDir);
+            if !d.path().starts_with("/dev/") || dotdot {
                 p.push(format!(
-                    "linux.devices[{i}].path: must be under /dev, got {:?}",
+                    "linux.devices[{i}].path: must be under /dev without \"..\", got {:?}",
                     d.path()
                 ));
             }

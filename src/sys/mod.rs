@@ -107,6 +107,14 @@ pub fn cloexec_from(first: u32) -> nix::Result<()> {
     Errno::result(ret).map(drop)
 }
 
+/// Closes every fd from `first` to `last` (`close_range(2)` without flags).
+pub fn close_range(first: u32, last: u32) -> nix::Result<()> {
+    // SAFETY: plain syscall with integer arguments. The caller owns the fds of that range and
+    // gives up every handle on them (it is about to execve, or to exit).
+    let ret = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+    Errno::result(ret).map(drop)
+}
+
 const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
 
 /// The CLONE_NEW* type of a namespace file (`ioctl(NS_GET_NSTYPE)`).
