@@ -84,8 +84,11 @@ pub fn create(o: &Options) -> Result<Created> {
     let cg_path = cgroups::container_path(linux.and_then(|l| l.cgroups_path().as_deref()), o.id)?;
     let cgroup = Cgroup::at(&cg_path)?;
     let resources = linux.and_then(|l| l.resources().as_ref());
-    let cg_guard = CgroupGuard(Some(cgroup.clone()));
-    cgroup.create(resources)?;
+    let mut cg_guard = CgroupGuard {
+        cgroup: cgroup.clone(),
+        made: Vec::new(),
+    };
+    cgroup.create(resources, &mut cg_guard.made)?;
     if let Some(r) = resources {
         cgroup.apply(r)?;
     }
@@ -262,13 +265,24 @@ impl Drop for InitGuard {
     }
 }
 
-/// Removes the cgroup if create fails.
-struct CgroupGuard(Option<Cgroup>);
+/// If create fails, removes the cgroup directories that this create made, and only those: a
+/// cgroup that already existed belongs to someone else (another container, a systemd slice) and
+/// is neither killed nor removed.
+struct CgroupGuard {
+    cgroup: Cgroup,
+    /// Parents first.
+    made: Vec<PathBuf>,
+}
 
 impl Drop for CgroupGuard {
     fn drop(&mut self) {
-        if let Some(cg) = self.0.take() {
-            let _ = cg.remove();
+        for dir in self.made.drain(..).rev() {
+            if dir == self.cgroup.dir {
+                // Ours from birth: whatever is in it came from this create's clone.
+                let _ = self.cgroup.remove();
+            } else {
+                let _ = std::fs::remove_dir(&dir);
+            }
         }
     }
 }

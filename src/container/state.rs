@@ -112,6 +112,12 @@ impl State {
         crate::cgroups::Cgroup::at(&self.cgroup)
     }
 
+    /// The container's cgroup, for an operation that kills, freezes or removes it: only after
+    /// the recorded fields are checked to be a container cgroup inside the v2 mount.
+    pub fn owned_cgroup(&self) -> anyhow::Result<crate::cgroups::Cgroup> {
+        crate::cgroups::Cgroup::recorded(&self.cgroup, &self.cgroup_dir)
+    }
+
     /// A pidfd of the init, or None when it is gone. The start time is checked after the pidfd
     /// is taken, so a pidfd returned here cannot refer to a recycled pid.
     pub fn init_pidfd(&self) -> Option<std::os::fd::OwnedFd> {
