@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use nix::fcntl::{OFlag, open};
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
+use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -239,17 +240,38 @@ pub fn create(o: &Options) -> Result<Created> {
     })
 }
 
-/// Writes the pid file atomically, as runc does (engines poll for it).
+/// Writes the pid file atomically, as runc does (engines poll for it). The temporary file is
+/// created exclusively under a name of our own, never through whatever (a symlink to a host
+/// file, say) already sits at a predictable name beside the pid file.
 pub(crate) fn write_pid_file(path: &Path, pid: Pid) -> Result<()> {
     let path = if path.is_absolute() {
         path.to_path_buf()
     } else {
         std::env::current_dir()?.join(path)
     };
-    let tmp = PathBuf::from(format!("{}.tmp", path.display()));
-    std::fs::write(&tmp, pid.to_string())
-        .with_context(|| format!("--pid-file {}", path.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("--pid-file {}", path.display()))
+    let ctx = || format!("--pid-file {}", path.display());
+    let name = path
+        .file_name()
+        .with_context(|| format!("{}: not a file name", ctx()))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let fd = open(
+        &tmp,
+        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o644),
+    )
+    .with_context(|| format!("{}: creating {}", ctx(), tmp.display()))?;
+    let written = std::fs::File::from(fd)
+        .write_all(pid.to_string().as_bytes())
+        .with_context(ctx)
+        .and_then(|()| std::fs::rename(&tmp, &path).with_context(ctx));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// Kills and reaps the init if create fails after the clone. The init is always our child:
