@@ -323,6 +323,13 @@ fn without_device_rules_a_container_cannot_open_a_block_device_it_makes() {
     let h = Hull::new();
     let mut b = Bundle::new();
     b.unset("/linux/resources/devices");
+    check_no_device_access(&h, &mut b);
+    // And with no linux.resources at all.
+    b.unset("/linux/resources");
+    check_no_device_access(&h, &mut b);
+}
+
+fn check_no_device_access(h: &Hull, b: &mut Bundle) {
     for set in ["bounding", "effective", "permitted"] {
         let caps = b.config["process"]["capabilities"][set]
             .as_array_mut()
@@ -336,7 +343,7 @@ fn without_device_rules_a_container_cannot_open_a_block_device_it_makes() {
          mknod /dev/chr c 1 1 && (head -c1 /dev/chr >/dev/null 2>/dev/err && echo OPENED || cat /dev/err); \
          echo x > /dev/null && head -c1 /dev/zero >/dev/null && echo DEFAULTS",
     );
-    let out = h.run_bundle(&b);
+    let out = h.run_bundle(b);
     assert_eq!(out.code, 0, "{out}");
     assert!(
         !out.stdout.contains("OPENED"),

@@ -241,8 +241,8 @@ impl Cgroup {
         stats::missing(&self.dir)
     }
 
-    /// Writes the resources. On `update` the existing values are changed in place.
-    pub fn apply(&self, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
+    /// Writes the resources and the device filter into the new cgroup.
+    pub fn apply(&self, res: Option<&oci_spec::runtime::LinuxResources>) -> Result<()> {
         resources::apply(&self.dir, res)
     }
 

@@ -90,9 +90,7 @@ pub fn create(o: &Options) -> Result<Created> {
         made: Vec::new(),
     };
     cgroup.create(resources, &mut cg_guard.made)?;
-    if let Some(r) = resources {
-        cgroup.apply(r)?;
-    }
+    cgroup.apply(resources)?;
     let cg_fd = cgroup.open_dir()?;
 
     // 3. The fifo that holds the init between create and start. 0622: a container user of any
