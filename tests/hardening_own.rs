@@ -426,3 +426,27 @@ fn device_numbers_out_of_range_are_errors() {
         assert_create_fails_cleanly(&h, &b, needle);
     }
 }
+
+#[test]
+fn preserve_fds_beyond_any_fd_limit_is_an_error() {
+    let h = Hull::new();
+    let b = sleeper_in(&format!("/{}", unique("own-pfd")));
+    let id = h.id("pfd");
+    let out = h.run(&[
+        "create",
+        "--preserve-fds",
+        "4294967295",
+        "-b",
+        b.path_str(),
+        &id,
+    ]);
+    assert_one_line_error(&out, "--preserve-fds");
+    assert_no_residue(&h, &b, &id);
+    let id = h.id("pfd-exec");
+    h.create_start(&b, &id);
+    let out = h.run(&["exec", "--preserve-fds", "4294967295", &id, "true"]);
+    assert_one_line_error(&out, "--preserve-fds");
+    assert_eq!(h.status(&id).as_deref(), Some("running"));
+    h.ok(&["delete", "-f", &id]);
+    assert_no_residue(&h, &b, &id);
+}

@@ -20,7 +20,8 @@ pub struct Args {
     #[arg(long = "no-new-keyring")]
     pub no_new_keyring: bool,
     /// Pass this many fds, from 3 up, to the container process.
-    #[arg(long = "preserve-fds", default_value_t = 0)]
+    #[arg(long = "preserve-fds", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(..=i64::from(crate::notify::MAX_FDS)))]
     pub preserve_fds: u32,
     pub id: String,
 }

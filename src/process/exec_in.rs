@@ -300,11 +300,7 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
             Mode::empty(),
         )
         .context("opening the container's root")?;
-        let size = a
-            .process
-            .console_size()
-            .as_ref()
-            .map(|b| (b.height() as u16, b.width() as u16));
+        let size = console::size(a.process)?;
         let (master, peer) = console::open_pty(root.as_fd(), size)?;
         console::send_master(sock, &master)?;
         drop(master);

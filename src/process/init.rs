@@ -89,11 +89,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
         &rootfs,
     ) {
         (true, Some(sock), Some(r)) => {
-            let size = process
-                .console_size()
-                .as_ref()
-                .map(|b| (b.height() as u16, b.width() as u16));
-            Some(console::setup(r.fd.as_fd(), sock, size)?)
+            Some(console::setup(r.fd.as_fd(), sock, console::size(process)?)?)
         }
         (true, Some(_), None) => {
             bail!("process.terminal: needs a mount namespace for /dev/console")
