@@ -201,6 +201,9 @@ fn delete_kill_and_pause_refuse_a_state_whose_cgroup_is_not_what_create_recorded
 fn each_container_gets_its_own_session_keyring() {
     let h = Hull::new();
     let mut b = Bundle::new();
+    // The default config masks /proc/keys, which is where a keyring shows without keyctl(1).
+    let masked = b.config["linux"]["maskedPaths"].as_array_mut().unwrap();
+    masked.retain(|p| p != "/proc/keys");
     b.sh("cat /proc/keys");
     b.write();
     let id = h.id("keys");
@@ -209,10 +212,19 @@ fn each_container_gets_its_own_session_keyring() {
         out.stdout.contains(&format!("_ses.{id}")),
         "no _ses.{id} keyring in the container{out}"
     );
+    assert_no_residue(&h, &b, &id);
     let id2 = h.id("nokeys");
     let out = h.ok(&["run", "--no-new-keyring", "-b", b.path_str(), &id2]);
     assert!(!out.stdout.contains(&format!("_ses.{id2}")), "{out}");
-    assert_no_residue(&h, &b, &id);
+
+    // An exec'd process joins the container's keyring, whatever the caller's is.
+    b.args(&["sleep", "1000"]);
+    b.write();
+    let id3 = h.id("execkeys");
+    h.create_start(&b, &id3);
+    let out = h.ok(&["exec", &id3, "cat", "/proc/self/stat", "/proc/keys"]);
+    assert!(out.stdout.contains(&format!("_ses.{id3}")), "{out}");
+    h.ok(&["delete", "-f", &id3]);
 }
 
 // --- 8. the pid file ----------------------------------------------------------------------------

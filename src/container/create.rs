@@ -20,6 +20,7 @@ pub struct Options<'a> {
     pub pid_file: Option<&'a Path>,
     pub console_socket: Option<&'a Path>,
     pub no_pivot: bool,
+    pub no_new_keyring: bool,
     pub preserve_fds: u32,
     /// `run` in the foreground relays the terminal itself: the init sends the pty master to
     /// this connected socket when process.terminal is true (and --console-socket is not given).
@@ -128,6 +129,7 @@ pub fn create(o: &Options) -> Result<Created> {
         cgroup_dir: cgroup.dir.clone(),
         config: raw,
         creating: true,
+        no_new_keyring: o.no_new_keyring,
     };
 
     // 4. Clone the init straight into its namespaces and cgroup.
@@ -152,6 +154,7 @@ pub fn create(o: &Options) -> Result<Created> {
                 console_socket: console.as_ref(),
                 cgroup_dir: cgroup.dir.clone(),
                 no_pivot: o.no_pivot,
+                session_keyring: state.session_keyring(),
                 preserve_fds: o.preserve_fds + listen_fds,
                 hook_state: state.public(super::Status::Created),
                 security: &security,

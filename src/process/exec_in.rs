@@ -166,6 +166,8 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
                 ns_flags,
                 console: console_theirs.as_ref(),
                 preserve_fds,
+                session_keyring: container.state.session_keyring(),
+                userns: ns_flags.contains(CloneFlags::CLONE_NEWUSER),
             };
             child(args, child_sync)
         }
@@ -260,6 +262,8 @@ struct ChildArgs<'a> {
     ns_flags: CloneFlags,
     console: Option<&'a OwnedFd>,
     preserve_fds: u32,
+    session_keyring: Option<String>,
+    userns: bool,
 }
 
 /// The cloned child: never returns. It execs the process, or exits 1 after telling the parent
@@ -291,6 +295,10 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     if !a.ns_flags.is_empty() {
         setns(a.pidfd.as_fd(), a.ns_flags)
             .context("joining the container's namespaces (setns through the init's pidfd)")?;
+    }
+    // The container's session keyring, not the caller's (runc's setns init does the same).
+    if let Some(name) = &a.session_keyring {
+        super::user::new_session_keyring(name, a.userns)?;
     }
 
     if let Some(sock) = a.console {

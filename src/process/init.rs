@@ -23,6 +23,8 @@ pub struct InitArgs<'a> {
     pub console_socket: Option<&'a OwnedFd>,
     pub cgroup_dir: PathBuf,
     pub no_pivot: bool,
+    /// `_ses.<id>` unless --no-new-keyring.
+    pub session_keyring: Option<String>,
     pub preserve_fds: u32,
     /// The state JSON that createContainer and startContainer hooks receive, but for the pid,
     /// which the init fills in (the parent learns it only from clone3's return).
@@ -67,6 +69,9 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     let hook_state = guard.init_state()?;
     if a.ns.user {
         user::become_ns_root()?;
+    }
+    if let Some(name) = &a.session_keyring {
+        user::new_session_keyring(name, a.ns.user)?;
     }
     sysctl::apply(linux.and_then(|l| l.sysctl().as_ref()))?;
 
