@@ -291,12 +291,18 @@ fn rrw_clears_a_read_only_submount() {
     let mut b = Bundle::new();
     let host = b.bind_dir("/mnt", &["rbind", "rrw"]);
     fs::create_dir_all(host.join("sub")).unwrap();
-    let st = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "ro", "tmpfs"])
-        .arg(host.join("sub"))
-        .status()
-        .unwrap();
-    assert!(st.success());
+    // Read-only as a mount (the filesystem itself stays writable, which rrw cannot change).
+    for args in [
+        &["-t", "tmpfs", "tmpfs"][..],
+        &["-o", "remount,bind,ro"][..],
+    ] {
+        let st = std::process::Command::new("mount")
+            .args(args)
+            .arg(host.join("sub"))
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
     b.sh("touch /mnt/sub/x && echo WROTE");
     let out = h.run_bundle(&b);
     let _ = std::process::Command::new("umount")
@@ -460,5 +466,31 @@ fn preserve_fds_beyond_any_fd_limit_is_an_error() {
     assert_one_line_error(&out, "--preserve-fds");
     assert_eq!(h.status(&id).as_deref(), Some("running"));
     h.ok(&["delete", "-f", &id]);
+    assert_no_residue(&h, &b, &id);
+}
+
+#[test]
+fn tmpcopyup_read_only_and_on_other_types() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    fs::create_dir_all(b.rootfs().join("data")).unwrap();
+    fs::write(b.rootfs().join("data/file"), "from the image\n").unwrap();
+    b.add_mount(
+        json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs",
+                       "options": ["tmpcopyup", "ro"]}),
+    );
+    b.sh("cat /data/file; touch /data/new 2>&1; true");
+    let out = h.run_bundle(&b);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.starts_with("from the image\n"), "{out}");
+    assert!(out.stdout.contains("Read-only file system"), "{out}");
+
+    // Anything but a tmpfs: refused by name rather than ignored.
+    let mut b = Bundle::new();
+    b.bind_dir("/mnt", &["rbind", "tmpcopyup"]);
+    b.write();
+    let id = h.id("copyup-bind");
+    let out = h.run(&["create", "-b", b.path_str(), &id]);
+    assert_one_line_error(&out, "tmpcopyup");
     assert_no_residue(&h, &b, &id);
 }
