@@ -167,7 +167,6 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
                 console: console_theirs.as_ref(),
                 preserve_fds,
                 session_keyring: container.state.session_keyring(),
-                userns: ns_flags.contains(CloneFlags::CLONE_NEWUSER),
             };
             child(args, child_sync)
         }
@@ -263,7 +262,6 @@ struct ChildArgs<'a> {
     console: Option<&'a OwnedFd>,
     preserve_fds: u32,
     session_keyring: Option<String>,
-    userns: bool,
 }
 
 /// The cloned child: never returns. It execs the process, or exits 1 after telling the parent
@@ -298,7 +296,7 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     }
     // The container's session keyring, not the caller's (runc's setns init does the same).
     if let Some(name) = &a.session_keyring {
-        super::user::new_session_keyring(name, a.userns)?;
+        super::user::join_session_keyring(name)?;
     }
 
     if let Some(sock) = a.console {
