@@ -161,35 +161,42 @@ fn delete_kill_and_pause_refuse_a_state_whose_cgroup_is_not_what_create_recorded
         // the root.
         (json!("/"), json!(v2_root())),
     ];
-    for (cg, cg_dir) in bad {
-        tamper_state(&h, &id, |v| {
-            v["cgroup"] = cg.clone();
-            v["cgroup_dir"] = cg_dir.clone();
-        });
-        for args in [
-            vec!["kill", "--all", &id, "KILL"],
-            vec!["pause", &id],
-            vec!["delete", "-f", &id],
-        ] {
-            let out = h.run(&args);
-            assert_one_line_error(&out, "cgroup");
-            assert!(
-                pid_alive(pid_v),
-                "`{}` with cgroup {cg} / {cg_dir} killed the victim",
-                args.join(" ")
-            );
-            assert!(
-                vdir.is_dir(),
-                "`{}` removed the victim's cgroup",
-                args.join(" ")
-            );
-            assert_eq!(fs::read_to_string(fake.join("cgroup.kill")).unwrap(), "");
-            assert_eq!(fs::read_to_string(fake.join("cgroup.freeze")).unwrap(), "");
+    // Each attempt runs inside catch_unwind so that a failure still puts the record right
+    // below: otherwise the runner's cleanup could not delete the container either.
+    let attempts = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        for (cg, cg_dir) in &bad {
+            tamper_state(&h, &id, |v| {
+                v["cgroup"] = cg.clone();
+                v["cgroup_dir"] = cg_dir.clone();
+            });
+            for args in [
+                vec!["kill", "--all", &id, "KILL"],
+                vec!["pause", &id],
+                vec!["delete", "-f", &id],
+            ] {
+                let out = h.run(&args);
+                assert_one_line_error(&out, "cgroup");
+                assert!(
+                    pid_alive(pid_v),
+                    "`{}` with cgroup {cg} / {cg_dir} killed the victim",
+                    args.join(" ")
+                );
+                assert!(
+                    vdir.is_dir(),
+                    "`{}` removed the victim's cgroup",
+                    args.join(" ")
+                );
+                assert_eq!(fs::read_to_string(fake.join("cgroup.kill")).unwrap(), "");
+                assert_eq!(fs::read_to_string(fake.join("cgroup.freeze")).unwrap(), "");
+            }
         }
+    }));
+    fs::write(&sd, serde_json::to_vec(&orig).unwrap()).unwrap();
+    if let Err(e) = attempts {
+        std::panic::resume_unwind(e);
     }
     assert_eq!(h.status(&idv).as_deref(), Some("running"));
-    // Put the record right: then everything works again.
-    fs::write(&sd, serde_json::to_vec(&orig).unwrap()).unwrap();
+    // With the record put right, everything works again.
     h.ok(&["delete", "-f", &id]);
     h.ok(&["delete", "-f", &idv]);
     assert!(!vdir.exists());
