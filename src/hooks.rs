@@ -52,10 +52,11 @@ fn run(h: &Hook, state: &serde_json::Value) -> Result<()> {
         // A hook may exit without reading its stdin; that is not a failure.
         let _ = stdin.write_all(state.to_string().as_bytes());
     }
+    // A timeout too far away for the clock to represent is no timeout.
     let deadline = h
         .timeout()
         .filter(|t| *t > 0)
-        .map(|t| Instant::now() + Duration::from_secs(t as u64));
+        .and_then(|t| Instant::now().checked_add(Duration::from_secs(t as u64)));
     loop {
         if let Some(status) = child.try_wait().context("waiting for the hook")? {
             if status.success() {

@@ -37,8 +37,13 @@ fn listen_fds() -> u32 {
     std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|n| n.parse().ok())
+        .filter(|n| *n <= MAX_FDS)
         .unwrap_or(0)
 }
+
+/// The most fds LISTEN_FDS or --preserve-fds may pass: far above any fd limit, and low enough
+/// that 3 plus both of them cannot overflow.
+pub const MAX_FDS: u32 = 1 << 30;
 
 /// Socket activation for the container's init: adds LISTEN_FDS/LISTEN_PID to its env and
 /// returns how many fds from 3 up it must keep (before --preserve-fds ones, as runc orders them).

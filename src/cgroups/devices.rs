@@ -3,9 +3,11 @@
 //! Semantics (runc's, made explicit):
 //! - The user's rules come first, then runc's default allow list (`DEFAULT_ALLOWED`), which
 //!   users cannot switch off (runc appends it to every container, and images expect it).
-//! - Rules are evaluated last-match-wins. A rule of type `a` with wildcard numbers and `rwm`
-//!   matches every access, so a leading `{"allow": false, "access": "rwm"}` makes the default
-//!   deny; with no such rule the default is allow (the kernel's behaviour without a program).
+//! - Rules are evaluated last-match-wins, after an implicit deny-all: like runc (whose device
+//!   emulator starts from deny), a config without `linux.resources.devices` still gets only the
+//!   default list, never the host's devices. A rule of type `a` with wildcard numbers and `rwm`
+//!   matches every access, so `{"allow": true, "access": "rwm"}` opens everything (the
+//!   kernel's behaviour without a program).
 //! - An allow rule matches an access only if it grants all of it (opening for `rw` needs both);
 //!   a deny rule matches if it forbids any part of it. So a partial rule never lets through
 //!   more than it names.
@@ -228,9 +230,19 @@ pub fn compile(rules: &[Rule]) -> Option<Vec<Insn>> {
     Some(p)
 }
 
-/// The full rule list for a container: the user's, then runc's defaults.
+/// Denies every device and access: the start of every container's list.
+const DENY_ALL: Rule = Rule {
+    allow: false,
+    kind: Kind::All,
+    major: None,
+    minor: None,
+    access: RWM,
+};
+
+/// The full rule list for a container: deny-all, the user's, then runc's defaults.
 pub fn rules_for(spec_rules: Option<&[LinuxDeviceCgroup]>) -> Result<Vec<Rule>> {
-    let mut rules = parse(spec_rules.unwrap_or(&[]))?;
+    let mut rules = vec![DENY_ALL];
+    rules.extend(parse(spec_rules.unwrap_or(&[]))?);
     rules.extend(DEFAULT_ALLOWED);
     Ok(rules)
 }
@@ -362,8 +374,15 @@ mod tests {
     }
 
     #[test]
-    fn no_rules_means_no_program() {
-        assert!(compile(&rules_for(None).unwrap()).is_none());
+    fn no_rules_means_deny_all_but_the_defaults() {
+        let none = rules_for(None).unwrap();
+        check_all(&none);
+        let p = compile(&none).expect("a config without device rules still gets a filter");
+        assert!(run(&p, Kind::Char, 1, 3, R | W)); // null
+        assert!(run(&p, Kind::Block, 8, 0, M)); // mknod of anything...
+        assert!(!run(&p, Kind::Block, 8, 0, R)); // ...but no reading the host's disk
+        assert!(!run(&p, Kind::Char, 1, 1, R)); // nor /dev/mem
+        assert_eq!(compile(&none), compile(&rules_for(Some(&[])).unwrap()));
         let allow_all = rules_for(Some(&spec(r#"[{"allow": true, "access": "rwm"}]"#))).unwrap();
         assert!(compile(&allow_all).is_none());
         // A deny after the defaults still needs a program.

@@ -74,7 +74,30 @@ fn clean(p: &Path) -> PathBuf {
 /// runc's fs2 rules for `linux.cgroupsPath`: absolute paths are taken from the hierarchy root;
 /// relative and empty ones go under the parent of hull's own cgroup (the own cgroup already has
 /// processes, so controllers could not be enabled below it).
+///
+/// The root and the cgroups that hold hull itself are refused: a container there would share
+/// them with the host, and its delete would kill whatever else lives in them.
 pub fn container_path(cgroups_path: Option<&Path>, id: &str) -> Result<PathBuf> {
+    let path = resolve_path(cgroups_path, id)?;
+    if path == Path::new("/") {
+        bail!(
+            "linux.cgroupsPath: {:?} resolves to the root of the cgroup hierarchy, which a container cannot own",
+            cgroups_path.unwrap_or(Path::new(""))
+        );
+    }
+    let own = own_cgroup()?;
+    if own.starts_with(&path) {
+        bail!(
+            "linux.cgroupsPath: {:?} resolves to {}, which holds hull's own cgroup {}",
+            cgroups_path.unwrap_or(Path::new("")),
+            path.display(),
+            own.display()
+        );
+    }
+    Ok(path)
+}
+
+fn resolve_path(cgroups_path: Option<&Path>, id: &str) -> Result<PathBuf> {
     match cgroups_path {
         Some(p) if p.is_absolute() => Ok(clean(p)),
         other => {
@@ -110,11 +133,17 @@ impl Cgroup {
     /// Creates the directory (and parents), enabling in each parent the controllers that the
     /// requested resources need. Fails, naming the field, if the config asks for what cgroup v2
     /// cannot express or this host cannot enforce, and if the directory already has processes.
-    pub fn create(&self, res: Option<&oci_spec::runtime::LinuxResources>) -> Result<()> {
-        self.prepare(res, true)?;
+    /// Every directory this call made is pushed to `made`, parents first, even when it fails:
+    /// the caller's cleanup removes those and nothing else.
+    pub fn create(
+        &self,
+        res: Option<&oci_spec::runtime::LinuxResources>,
+        made: &mut Vec<PathBuf>,
+    ) -> Result<()> {
+        self.prepare(res, Some(made))?;
         if !self.procs()?.is_empty() {
             bail!(
-                "cgroup {} is already in use by other processes",
+                "linux.cgroupsPath: cgroup {} is already in use by other processes",
                 self.dir.display()
             );
         }
@@ -123,10 +152,14 @@ impl Cgroup {
 
     /// Before `update`: checks the new resources and enables controllers a new limit needs.
     pub fn prepare_update(&self, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
-        self.prepare(Some(res), false)
+        self.prepare(Some(res), None)
     }
 
-    fn prepare(&self, res: Option<&oci_spec::runtime::LinuxResources>, mkdir: bool) -> Result<()> {
+    fn prepare(
+        &self,
+        res: Option<&oci_spec::runtime::LinuxResources>,
+        mut made: Option<&mut Vec<PathBuf>>,
+    ) -> Result<()> {
         if let Some(r) = res {
             resources::validate(r)?;
         }
@@ -173,11 +206,11 @@ impl Cgroup {
                 enable_controllers(&cur, &wanted);
             }
             cur.push(comp);
-            if !mkdir {
+            let Some(made) = made.as_deref_mut() else {
                 continue;
-            }
+            };
             match std::fs::create_dir(&cur) {
-                Ok(()) => {}
+                Ok(()) => made.push(cur.clone()),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => {
                     return Err(e).with_context(|| format!("creating cgroup {}", cur.display()));
@@ -208,8 +241,8 @@ impl Cgroup {
         stats::missing(&self.dir)
     }
 
-    /// Writes the resources. On `update` the existing values are changed in place.
-    pub fn apply(&self, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
+    /// Writes the resources and the device filter into the new cgroup.
+    pub fn apply(&self, res: Option<&oci_spec::runtime::LinuxResources>) -> Result<()> {
         resources::apply(&self.dir, res)
     }
 
@@ -298,6 +331,29 @@ impl Cgroup {
         Ok(())
     }
 
+    /// Refuses a recorded cgroup (state.json's `cgroup` and `cgroup_dir`) that is not one
+    /// create could have made: the directory must be the v2 mount joined with the clean,
+    /// non-root relative path (a state without `cgroup_dir`, from an older hull, is given the
+    /// one the path names). Nothing is killed, frozen or removed through a record that fails.
+    pub fn recorded(path: &Path, dir: &Path) -> Result<Cgroup> {
+        let root = mountpoint()?;
+        let clean_path = clean(path);
+        let expect = root.join(clean_path.strip_prefix("/").unwrap_or(&clean_path));
+        if !path.is_absolute()
+            || clean_path != path
+            || clean_path == Path::new("/")
+            || (expect != dir && !dir.as_os_str().is_empty())
+        {
+            bail!(
+                "state.json: cgroup {} / {} is not a container cgroup inside the cgroup v2 mount {} as create records it; refusing to touch it",
+                path.display(),
+                dir.display(),
+                root.display()
+            );
+        }
+        Ok(Cgroup { dir: expect })
+    }
+
     /// Kills what is left and removes the directory; waits for the kernel to empty it.
     pub fn remove(&self) -> Result<()> {
         if !self.exists() {
@@ -369,8 +425,10 @@ mod tests {
     fn dotdot_cannot_escape() {
         assert_eq!(clean(Path::new("/../../a/../../b")), PathBuf::from("/b"));
         assert_eq!(
-            container_path(Some(Path::new("/x/../../..")), "id").unwrap(),
+            resolve_path(Some(Path::new("/x/../../..")), "id").unwrap(),
             PathBuf::from("/")
         );
+        let e = container_path(Some(Path::new("/x/../../..")), "id").unwrap_err();
+        assert!(e.to_string().starts_with("linux.cgroupsPath:"), "{e}");
     }
 }

@@ -78,9 +78,12 @@ pub fn requirements(r: Option<&LinuxResources>) -> Vec<(&'static str, String)> {
 }
 
 /// Writes every resource (devices included) into a new cgroup, before any process is in it.
-pub fn apply(dir: &Path, r: &LinuxResources) -> Result<()> {
-    apply_limits(dir, r)?;
-    devices::apply(dir, r.devices().as_deref())
+/// Without `linux.resources` the device filter is still attached: its default is deny.
+pub fn apply(dir: &Path, r: Option<&LinuxResources>) -> Result<()> {
+    if let Some(r) = r {
+        apply_limits(dir, r)?;
+    }
+    devices::apply(dir, r.and_then(|r| r.devices().as_deref()))
 }
 
 /// Writes the limits but not the device filter (what `update` changes; runc's update leaves

@@ -16,11 +16,12 @@ pub struct Args {
     /// Use MS_MOVE and chroot instead of pivot_root.
     #[arg(long = "no-pivot")]
     pub no_pivot: bool,
-    /// Accepted for runc compatibility: hull does not create a session keyring.
+    /// Keep the caller's session keyring instead of a new `_ses.<id>` one.
     #[arg(long = "no-new-keyring")]
     pub no_new_keyring: bool,
     /// Pass this many fds, from 3 up, to the container process.
-    #[arg(long = "preserve-fds", default_value_t = 0)]
+    #[arg(long = "preserve-fds", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(..=i64::from(crate::notify::MAX_FDS)))]
     pub preserve_fds: u32,
     pub id: String,
 }
@@ -40,6 +41,7 @@ impl Args {
             pid_file: self.pid_file.as_deref(),
             console_socket: self.console_socket.as_deref(),
             no_pivot: self.no_pivot,
+            no_new_keyring: self.no_new_keyring,
             preserve_fds: self.preserve_fds,
             console_relay,
             stdio,

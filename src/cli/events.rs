@@ -2,7 +2,7 @@
 //! stops, plus OOM kills as they happen. The output is runc's: one JSON object per line.
 
 use crate::container::{Container, Status};
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -50,8 +50,15 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
     if total <= 0.0 {
         bail!("--interval: {s:?} must be positive");
     }
-    Ok(Duration::from_secs_f64(total))
+    // The interval is added to an Instant on every tick: one that could overflow it is refused
+    // here rather than panicking later.
+    Duration::try_from_secs_f64(total)
+        .ok()
+        .filter(|d| *d <= MAX_INTERVAL)
+        .with_context(|| format!("--interval: {s:?} is longer than a year"))
 }
+
+const MAX_INTERVAL: Duration = Duration::from_secs(366 * 24 * 3600);
 
 /// One event per line. False when the reader went away: the stream then ends quietly.
 fn print(v: serde_json::Value) -> Result<bool> {
@@ -128,5 +135,8 @@ mod tests {
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("s").is_err());
         assert!(parse_duration("").is_err());
+        assert!(parse_duration("99999999999999999999999h").is_err());
+        assert!(parse_duration("9000h").is_err());
+        assert!(parse_duration("8000h").is_ok());
     }
 }

@@ -51,7 +51,8 @@ pub struct Args {
     #[arg(short, long)]
     pub cap: Vec<String>,
     /// Pass this many fds, from 3 up, to the process.
-    #[arg(long = "preserve-fds", default_value_t = 0)]
+    #[arg(long = "preserve-fds", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(..=i64::from(crate::notify::MAX_FDS)))]
     pub preserve_fds: u32,
     /// Run in this existing sub-cgroup of the container ([:]PATH; cgroup v2).
     #[arg(long)]
@@ -114,6 +115,7 @@ fn check(p: &Process) -> Result<()> {
     if !p.cwd().is_absolute() {
         bail!("process.cwd: must be absolute, got {}", p.cwd().display());
     }
+    crate::process::console::size(p)?;
     Ok(())
 }
 

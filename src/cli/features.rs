@@ -1,6 +1,5 @@
 //! `features` (runtime-spec features.md): what this build of hull implements, so that engines
-//! do not have to guess from its version. Everything listed here is acted on; options hull
-//! only tolerates (rro, rrw, tmpcopyup) are left out.
+//! do not have to guess from its version. Everything listed here is acted on.
 
 use anyhow::Result;
 use serde_json::{Value, json};
@@ -21,7 +20,7 @@ const HOOKS: [&str; 6] = [
 
 /// The mount option keywords src/rootfs/options.rs turns into mount flags or propagation, and
 /// the idmapping ones (src/rootfs/idmap.rs).
-const MOUNT_OPTIONS: [&str; 39] = [
+const MOUNT_OPTIONS: [&str; 42] = [
     "async",
     "atime",
     "bind",
@@ -49,6 +48,8 @@ const MOUNT_OPTIONS: [&str; 39] = [
     "remount",
     "ridmap",
     "rprivate",
+    "rro",
+    "rrw",
     "rshared",
     "rslave",
     "runbindable",
@@ -60,6 +61,7 @@ const MOUNT_OPTIONS: [&str; 39] = [
     "strictatime",
     "suid",
     "sync",
+    "tmpcopyup",
     "unbindable",
 ];
 

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use nix::fcntl::{OFlag, open};
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
+use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,7 @@ pub struct Options<'a> {
     pub pid_file: Option<&'a Path>,
     pub console_socket: Option<&'a Path>,
     pub no_pivot: bool,
+    pub no_new_keyring: bool,
     pub preserve_fds: u32,
     /// `run` in the foreground relays the terminal itself: the init sends the pty master to
     /// this connected socket when process.terminal is true (and --console-socket is not given).
@@ -87,11 +89,12 @@ pub fn create(o: &Options) -> Result<Created> {
     let cg_path = cgroups::container_path(linux.and_then(|l| l.cgroups_path().as_deref()), o.id)?;
     let cgroup = Cgroup::at(&cg_path)?;
     let resources = linux.and_then(|l| l.resources().as_ref());
-    let cg_guard = CgroupGuard(Some(cgroup.clone()));
-    cgroup.create(resources)?;
-    if let Some(r) = resources {
-        cgroup.apply(r)?;
-    }
+    let mut cg_guard = CgroupGuard {
+        cgroup: cgroup.clone(),
+        made: Vec::new(),
+    };
+    cgroup.create(resources, &mut cg_guard.made)?;
+    cgroup.apply(resources)?;
     let cg_fd = cgroup.open_dir()?;
 
     // 3. The fifo that holds the init between create and start. 0622: a container user of any
@@ -129,6 +132,7 @@ pub fn create(o: &Options) -> Result<Created> {
         cgroup_dir: cgroup.dir.clone(),
         config: raw,
         creating: true,
+        no_new_keyring: o.no_new_keyring,
     };
 
     // 4. Clone the init straight into its namespaces and cgroup.
@@ -153,6 +157,7 @@ pub fn create(o: &Options) -> Result<Created> {
                 console_socket: console.as_ref(),
                 cgroup_dir: cgroup.dir.clone(),
                 no_pivot: o.no_pivot,
+                session_keyring: state.session_keyring(),
                 preserve_fds: o.preserve_fds + listen_fds,
                 hook_state: state.public(super::Status::Created),
                 security: &security,
@@ -240,17 +245,38 @@ pub fn create(o: &Options) -> Result<Created> {
     })
 }
 
-/// Writes the pid file atomically, as runc does (engines poll for it).
+/// Writes the pid file atomically, as runc does (engines poll for it). The temporary file is
+/// created exclusively under a name of our own, never through whatever (a symlink to a host
+/// file, say) already sits at a predictable name beside the pid file.
 pub(crate) fn write_pid_file(path: &Path, pid: Pid) -> Result<()> {
     let path = if path.is_absolute() {
         path.to_path_buf()
     } else {
         std::env::current_dir()?.join(path)
     };
-    let tmp = PathBuf::from(format!("{}.tmp", path.display()));
-    std::fs::write(&tmp, pid.to_string())
-        .with_context(|| format!("--pid-file {}", path.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("--pid-file {}", path.display()))
+    let ctx = || format!("--pid-file {}", path.display());
+    let name = path
+        .file_name()
+        .with_context(|| format!("{}: not a file name", ctx()))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let fd = open(
+        &tmp,
+        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o644),
+    )
+    .with_context(|| format!("{}: creating {}", ctx(), tmp.display()))?;
+    let written = std::fs::File::from(fd)
+        .write_all(pid.to_string().as_bytes())
+        .with_context(ctx)
+        .and_then(|()| std::fs::rename(&tmp, &path).with_context(ctx));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// Kills and reaps the init if create fails after the clone. The init is always our child:
@@ -266,13 +292,24 @@ impl Drop for InitGuard {
     }
 }
 
-/// Removes the cgroup if create fails.
-struct CgroupGuard(Option<Cgroup>);
+/// If create fails, removes the cgroup directories that this create made, and only those: a
+/// cgroup that already existed belongs to someone else (another container, a systemd slice) and
+/// is neither killed nor removed.
+struct CgroupGuard {
+    cgroup: Cgroup,
+    /// Parents first.
+    made: Vec<PathBuf>,
+}
 
 impl Drop for CgroupGuard {
     fn drop(&mut self) {
-        if let Some(cg) = self.0.take() {
-            let _ = cg.remove();
+        for dir in self.made.drain(..).rev() {
+            if dir == self.cgroup.dir {
+                // Ours from birth: whatever is in it came from this create's clone.
+                let _ = self.cgroup.remove();
+            } else {
+                let _ = std::fs::remove_dir(&dir);
+            }
         }
     }
 }

@@ -18,8 +18,9 @@ impl Container {
             .context("reading the config saved at create")
     }
 
+    /// The cgroup that kill --all, delete, pause, resume and update act on, checked first.
     pub fn cgroup(&self) -> Result<Cgroup> {
-        self.state.cgroup_handle()
+        self.state.owned_cgroup()
     }
 
     /// Releases the init blocked on exec.fifo, then runs the poststart hooks.

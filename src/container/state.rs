@@ -53,6 +53,9 @@ pub struct State {
     /// True while `create` is still running (hooks that call `hull state` see `creating`).
     #[serde(default)]
     pub creating: bool,
+    /// `create --no-new-keyring`: exec'd processes keep the caller's session keyring too.
+    #[serde(default)]
+    pub no_new_keyring: bool,
 }
 
 impl State {
@@ -110,6 +113,18 @@ impl State {
             });
         }
         crate::cgroups::Cgroup::at(&self.cgroup)
+    }
+
+    /// The container's session keyring, which create made and exec joins (None with
+    /// --no-new-keyring).
+    pub fn session_keyring(&self) -> Option<String> {
+        (!self.no_new_keyring).then(|| format!("_ses.{}", self.id))
+    }
+
+    /// The container's cgroup, for an operation that kills, freezes or removes it: only after
+    /// the recorded fields are checked to be a container cgroup inside the v2 mount.
+    pub fn owned_cgroup(&self) -> anyhow::Result<crate::cgroups::Cgroup> {
+        crate::cgroups::Cgroup::recorded(&self.cgroup, &self.cgroup_dir)
     }
 
     /// A pidfd of the init, or None when it is gone. The start time is checked after the pidfd

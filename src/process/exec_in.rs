@@ -176,6 +176,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
                 console: console_theirs.as_ref(),
                 stdio: [0, 1, 2].map(|i| stdio_theirs[i].as_ref().map(|f| f.as_fd())),
                 preserve_fds,
+                session_keyring: container.state.session_keyring(),
             };
             child(args, child_sync)
         }
@@ -275,6 +276,7 @@ struct ChildArgs<'a> {
     /// Pipes for 0, 1, 2 from a foreground exec (process::stdio).
     stdio: [Option<std::os::fd::BorrowedFd<'a>>; 3],
     preserve_fds: u32,
+    session_keyring: Option<String>,
 }
 
 /// The cloned child: never returns. It execs the process, or exits 1 after telling the parent
@@ -312,6 +314,10 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     if !a.ns_flags.contains(CloneFlags::CLONE_NEWNS) {
         enter_init_root(&guard, a.init_pid, a.pidfd)?;
     }
+    // The container's session keyring, not the caller's (runc's setns init does the same).
+    if let Some(name) = &a.session_keyring {
+        super::user::join_session_keyring(name)?;
+    }
 
     if let Some(sock) = a.console {
         let root = open(
@@ -320,11 +326,7 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
             Mode::empty(),
         )
         .context("opening the container's root")?;
-        let size = a
-            .process
-            .console_size()
-            .as_ref()
-            .map(|b| (b.height() as u16, b.width() as u16));
+        let size = console::size(a.process)?;
         let (master, peer) = console::open_pty(root.as_fd(), size)?;
         console::send_master(sock, &master)?;
         drop(master);

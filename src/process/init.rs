@@ -23,6 +23,8 @@ pub struct InitArgs<'a> {
     pub console_socket: Option<&'a OwnedFd>,
     pub cgroup_dir: PathBuf,
     pub no_pivot: bool,
+    /// `_ses.<id>` unless --no-new-keyring.
+    pub session_keyring: Option<String>,
     pub preserve_fds: u32,
     /// The state JSON that createContainer and startContainer hooks receive, but for the pid,
     /// which the init fills in (the parent learns it only from clone3's return).
@@ -70,6 +72,9 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     if a.ns.user {
         user::become_ns_root()?;
     }
+    if let Some(name) = &a.session_keyring {
+        user::new_session_keyring(name, a.ns.user)?;
+    }
     sysctl::apply(linux.and_then(|l| l.sysctl().as_ref()))?;
 
     // 2. The root filesystem, up to the createRuntime hooks.
@@ -91,11 +96,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
         &rootfs,
     ) {
         (true, Some(sock), Some(r)) => {
-            let size = process
-                .console_size()
-                .as_ref()
-                .map(|b| (b.height() as u16, b.width() as u16));
-            Some(console::setup(r.fd.as_fd(), sock, size)?)
+            Some(console::setup(r.fd.as_fd(), sock, console::size(process)?)?)
         }
         (true, Some(_), None) => {
             bail!("process.terminal: needs a mount namespace for /dev/console")

@@ -48,3 +48,27 @@ pub fn switch(user: &User) -> Result<()> {
     nix::sys::prctl::set_keepcaps(false).context("prctl(PR_SET_KEEPCAPS)")?;
     Ok(())
 }
+
+/// A session keyring of the container's own, as runc makes: the caller's keys stay out of
+/// reach. Searchable by the container's user (by everyone with a user namespace, whose uids
+/// differ), so that exec'd processes can join it by name.
+pub fn new_session_keyring(name: &str, userns: bool) -> Result<()> {
+    let Some(serial) = join_session_keyring(name)? else {
+        return Ok(());
+    };
+    let search = if userns { 0x0000_0008 } else { 0x0008_0000 };
+    crate::sys::keyring::add_key_perm(serial, search)
+        .with_context(|| format!("setting the permissions of session keyring {name}"))
+}
+
+/// Joins the session keyring `name` (the container's, for exec), or makes it. None when the
+/// kernel has no keyrings, which then have nothing to share either.
+pub fn join_session_keyring(name: &str) -> Result<Option<i32>> {
+    match crate::sys::keyring::join_session_keyring(name) {
+        Ok(serial) => Ok(Some(serial)),
+        Err(nix::errno::Errno::ENOSYS) => Ok(None),
+        Err(e) => Err(e).with_context(|| {
+            format!("joining the session keyring {name} (--no-new-keyring skips it)")
+        }),
+    }
+}

@@ -4,6 +4,7 @@
 //! Two phases around the createRuntime hooks: `prepare` builds everything inside the rootfs,
 //! `enter` masks paths and switches root.
 
+mod copyup;
 mod devices;
 pub mod idmap;
 mod mount;

@@ -31,6 +31,9 @@ pub fn mount_entry(
     if dest.starts_with("/dev/") {
         refuse_symlink(rootfs, dest, false)?;
     }
+    if opts.tmpcopyup && typ != "tmpfs" {
+        bail!("options: tmpcopyup applies to tmpfs mounts only, not to type {typ:?}");
+    }
 
     if is_bind {
         let src = super::idmap::source(m, bundle)?;
@@ -73,7 +76,11 @@ pub fn mount_entry(
         let tpath = resolve::fd_path(&target);
         let data = opts.data.join(",");
         let data = (!data.is_empty()).then_some(data.as_str());
-        let flags = opts.flags & !MsFlags::MS_REMOUNT;
+        let mut flags = opts.flags & !MsFlags::MS_REMOUNT;
+        if opts.tmpcopyup {
+            // Writable until the copy is in; read-only afterwards if asked.
+            flags.remove(MsFlags::MS_RDONLY);
+        }
         let source = m.source().clone().unwrap_or_else(|| PathBuf::from(&typ));
         match typ.as_str() {
             "cgroup" | "cgroup2" => mount_cgroup(rootfs, &tpath, flags)?,
@@ -108,6 +115,21 @@ pub fn mount_entry(
                 )
             })?,
         }
+        if opts.tmpcopyup {
+            // `target` still names the image's directory, now covered by the tmpfs.
+            let upper = resolve::open(root, dest, OFlag::O_PATH | OFlag::O_DIRECTORY)
+                .context("reopening the destination")?;
+            super::copyup::copy_dir(target.as_fd(), upper.as_fd())?;
+            if opts.flags.contains(MsFlags::MS_RDONLY) {
+                remount(&resolve::fd_path(&upper), flags | MsFlags::MS_RDONLY)?;
+            }
+        }
+    }
+    if let Some(ro) = opts.recursive_ro {
+        let new = resolve::open(root, dest, OFlag::O_PATH).context("reopening the destination")?;
+        crate::sys::mount_api::set_recursive_readonly(new.as_fd(), ro).with_context(|| {
+            format!("options: {}: mount_setattr", if ro { "rro" } else { "rrw" })
+        })?;
     }
     if !opts.propagation.is_empty() {
         let new = resolve::open(root, dest, OFlag::O_PATH)?;

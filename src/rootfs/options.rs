@@ -9,6 +9,11 @@ pub struct Parsed {
     pub clear: MsFlags,
     pub propagation: Vec<MsFlags>,
     pub data: Vec<String>,
+    /// `rro` (Some(true)) or `rrw` (Some(false)): read-only or writable down through every
+    /// submount, which plain `ro` on a recursive bind does not reach.
+    pub recursive_ro: Option<bool>,
+    /// `tmpcopyup`: a tmpfs starts with a copy of the image directory it covers.
+    pub tmpcopyup: bool,
 }
 
 /// Propagation keywords, shared with `linux.rootfsPropagation`.
@@ -32,6 +37,8 @@ pub fn parse(options: &[String]) -> Parsed {
         clear: MsFlags::empty(),
         propagation: Vec::new(),
         data: Vec::new(),
+        recursive_ro: None,
+        tmpcopyup: false,
     };
     for o in options {
         let (set, clear) = match o.as_str() {
@@ -64,8 +71,15 @@ pub fn parse(options: &[String]) -> Parsed {
             "nolazytime" => (MsFlags::empty(), MsFlags::MS_LAZYTIME),
             "silent" => (MsFlags::MS_SILENT, MsFlags::empty()),
             "loud" => (MsFlags::empty(), MsFlags::MS_SILENT),
-            // runc-specific extensions that change nothing at mount time here.
-            "tmpcopyup" | "rro" | "rrw" => (MsFlags::empty(), MsFlags::empty()),
+            // runc's extensions, applied by rootfs::mount after the mount itself.
+            "rro" | "rrw" => {
+                p.recursive_ro = Some(o == "rro");
+                continue;
+            }
+            "tmpcopyup" => {
+                p.tmpcopyup = true;
+                continue;
+            }
             // Done by rootfs::idmap before the mount, not through flags.
             "idmap" | "ridmap" => (MsFlags::empty(), MsFlags::empty()),
             other => {
@@ -98,5 +112,13 @@ mod tests {
         assert_eq!(p.flags, MsFlags::MS_NOSUID);
         assert_eq!(p.data, vec!["mode=755", "size=64k"]);
         assert_eq!(p.propagation, vec![MsFlags::MS_PRIVATE | MsFlags::MS_REC]);
+        let opts: Vec<String> = ["rbind", "rro", "tmpcopyup"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let p = parse(&opts);
+        assert_eq!(p.recursive_ro, Some(true));
+        assert!(p.tmpcopyup);
+        assert!(p.data.is_empty());
     }
 }

@@ -232,6 +232,9 @@ pub fn typed(spec: &Spec) -> Vec<String> {
                     ));
                 }
             }
+            if let Err(e) = crate::process::console::size(proc) {
+                p.push(e.to_string());
+            }
             if let Some(env) = proc.env() {
                 for (i, e) in env.iter().enumerate() {
                     if !e.contains('=') || e.contains('\0') {
@@ -327,6 +330,7 @@ pub fn typed(spec: &Spec) -> Vec<String> {
                 }
             }
         }
+        device_numbers(l, &mut p);
         if let Some(prop) = l.rootfs_propagation()
             && crate::rootfs::propagation_flags(prop).is_none()
         {
@@ -334,6 +338,20 @@ pub fn typed(spec: &Spec) -> Vec<String> {
         }
     }
     p
+}
+
+/// linux.devices numbers must fit the kernel's dev_t (12-bit major, 20-bit minor): a negative
+/// or larger one would be cast into some other device.
+fn device_numbers(l: &oci_spec::runtime::Linux, p: &mut Vec<String>) {
+    for (i, d) in l.devices().iter().flatten().enumerate() {
+        for (name, v, max) in [("major", d.major(), 0xfff), ("minor", d.minor(), 0xf_ffff)] {
+            if !(0..=max).contains(&v) {
+                p.push(format!(
+                    "linux.devices[{i}].{name}: {v} is not a device number (0 to {max})"
+                ));
+            }
+        }
+    }
 }
 
 /// Only sysctls that belong to a namespace the container owns may be set: anything else would

@@ -2,6 +2,7 @@
 //! Each wrapper keeps the kernel's semantics and returns `nix::Result`.
 
 pub mod bpf;
+pub mod keyring;
 pub mod mount_api;
 pub mod seccomp;
 

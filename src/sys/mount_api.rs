@@ -89,6 +89,30 @@ pub fn set_idmap(mnt: BorrowedFd, userns: BorrowedFd, recursive: bool) -> nix::R
     Errno::result(r).map(drop)
 }
 
+/// Makes the mount at `mnt` and every mount below it read-only (`ro`) or writable.
+pub fn set_recursive_readonly(mnt: BorrowedFd, ro: bool) -> nix::Result<()> {
+    let attr = MountAttr {
+        attr_set: if ro { MOUNT_ATTR_RDONLY } else { 0 },
+        attr_clr: if ro { 0 } else { MOUNT_ATTR_RDONLY },
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let flags = (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint;
+    // SAFETY: `attr` is a valid mount_attr of the size passed, read by the kernel during the
+    // call; the empty path with AT_EMPTY_PATH names the mount `mnt` refers to.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            mnt.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    Errno::result(r).map(drop)
+}
+
 /// Attaches the detached mount `mnt` on top of the directory or file `target` (an O_PATH fd).
 pub fn move_mount_onto(mnt: BorrowedFd, target: BorrowedFd) -> nix::Result<()> {
     // SAFETY: both paths are empty NUL-terminated strings naming the fds themselves.
