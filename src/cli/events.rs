@@ -73,7 +73,7 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
     if state.status(&dir) == Status::Stopped {
         bail!("container with id {} is not running", a.id);
     }
-    let cg = state.cgroup_handle()?;
+    let cg = state.owned_cgroup()?;
     let missing = cg.stats_missing();
     if !missing.is_empty() {
         crate::logging::warn(&format!(

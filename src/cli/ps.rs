@@ -17,7 +17,7 @@ pub struct Args {
 
 pub fn run(root: &Path, a: Args) -> Result<i32> {
     let state = Container::peek(root, &a.id)?;
-    let cg = state.cgroup_handle()?;
+    let cg = state.owned_cgroup()?;
     let pids = cg.all_procs()?;
     match a.format.as_str() {
         "json" => {
