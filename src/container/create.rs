@@ -1,7 +1,7 @@
 //! `create`: from a bundle to an init blocked before execve. This is the parent's half of the
 //! story; the init's half is process::init.
 
-use super::{Container, FIFO, NewDir, State};
+use super::{Container, FIFO, NewDir, State, fault};
 use crate::cgroups::{self, Cgroup};
 use crate::process::{init, namespaces, sync, sync::Msg, user};
 use crate::{hooks, spec, sys};
@@ -83,6 +83,7 @@ pub fn create(o: &Options) -> Result<Created> {
     // 2. The state dir (atomically, locked) and the cgroup with its limits. Each guard undoes
     //    its step if a later one fails.
     let dir = NewDir::take(o.root, o.id)?;
+    fault::point("create", "state dir")?;
     crate::notify::make_dir(&dir.dir)?;
     // Seccomp compiled (or read from the cache under the root), listener connected, LSM checked.
     let security = crate::security::Prepared::new(&spec, o.root)?;
@@ -93,8 +94,11 @@ pub fn create(o: &Options) -> Result<Created> {
         cgroup: cgroup.clone(),
         made: Vec::new(),
     };
+    fault::point("create", "cgroup")?;
     cgroup.create(resources, &mut cg_guard.made)?;
+    fault::point("create", "cgroup limits")?;
     cgroup.apply(resources)?;
+    fault::point("create", "exec.fifo")?;
     let cg_fd = cgroup.open_dir()?;
 
     // 3. The fifo that holds the init between create and start. 0622: a container user of any
@@ -136,6 +140,7 @@ pub fn create(o: &Options) -> Result<Created> {
     };
 
     // 4. Clone the init straight into its namespaces and cgroup.
+    fault::point("create", "clone")?;
     let (parent_sync, child_sync) = sync::pair()?;
     ns.enter_pid_ns()?;
     if ns.fork_after_join {
@@ -174,6 +179,7 @@ pub fn create(o: &Options) -> Result<Created> {
     state.set_init(pid);
 
     // 5. What only the parent can do for the init: id maps and oom_score_adj.
+    fault::point("create", "id maps")?;
     if ns.new_user
         && let Some(l) = linux
     {
@@ -185,6 +191,7 @@ pub fn create(o: &Options) -> Result<Created> {
     }
     let idmapped = crate::rootfs::idmap::detached(&spec, pid, &bundle)?;
     // Visible to hooks that ask `hull state` while create runs.
+    fault::point("create", "state")?;
     state.write(&dir.dir)?;
     let fds: Vec<_> = idmapped.iter().map(|f| f.as_fd()).collect();
     parent_sync.send_with_fds(&Msg::Go, &fds)?;
@@ -212,6 +219,7 @@ pub fn create(o: &Options) -> Result<Created> {
                 state.write(&dir.dir)?;
             }
             Some((Msg::RunHooks, _)) => {
+                fault::point("create", "prestart hooks")?;
                 let hooks = spec.hooks().as_ref();
                 let st = state.public(super::Status::Created);
                 hooks::run_all("prestart", hooks.and_then(|h| h.prestart().as_ref()), &st)?;
@@ -230,8 +238,10 @@ pub fn create(o: &Options) -> Result<Created> {
     }
 
     // 7. Record the container; from here on it exists.
+    fault::point("create", "record")?;
     state.creating = false;
     state.write(&dir.dir)?;
+    fault::point("create", "pid file")?;
     if let Some(p) = o.pid_file {
         write_pid_file(p, pid)?;
     }

@@ -1,6 +1,6 @@
 //! start, kill and delete (runtime-spec runtime.md "Operations").
 
-use super::{Container, FIFO, Status};
+use super::{Container, FIFO, Status, fault};
 use crate::cgroups::Cgroup;
 use crate::hooks;
 use anyhow::{Context, Result, bail};
@@ -25,6 +25,7 @@ impl Container {
 
     /// Releases the init blocked on exec.fifo, then runs the poststart hooks.
     pub fn start(&self) -> Result<()> {
+        fault::point("start", "status")?;
         match self.status() {
             Status::Created => {}
             Status::Stopped => bail!("cannot start a container that has stopped"),
@@ -34,6 +35,7 @@ impl Container {
         // Bound before the init is released, so that its first READY=1 has somewhere to go.
         let notify = crate::notify::Proxy::bind(&self.dir)?;
         let fifo_path = self.dir.join(FIFO);
+        fault::point("start", "exec.fifo")?;
         // The init is alive and blocked opening the fifo for writing, so this open returns at
         // once; O_NONBLOCK would race with its open.
         let fifo = open(
@@ -62,6 +64,7 @@ impl Container {
         if let Some(cause) = rest.strip_prefix(b"E") {
             bail!("{}", String::from_utf8_lossy(cause));
         }
+        fault::point("start", "poststart hooks")?;
         let spec = self.spec()?;
         let poststart = spec.hooks().as_ref().and_then(|h| h.poststart().as_ref());
         if poststart.is_some_and(|h| !h.is_empty()) {
@@ -105,6 +108,7 @@ impl Container {
     /// Removes the container: kills what is left (a created one is killed, as runc does; a
     /// running one only with `force`), removes the cgroup, runs poststop hooks, removes the state.
     pub fn delete(self, force: bool) -> Result<()> {
+        fault::point("delete", "status")?;
         let status = self.status();
         match status {
             Status::Stopped | Status::Created => {}
@@ -116,6 +120,7 @@ impl Container {
             ),
         }
         let cg = self.cgroup()?;
+        fault::point("delete", "kill")?;
         if status != Status::Stopped {
             if cg.exists() {
                 cg.kill_all()?;
@@ -125,7 +130,9 @@ impl Container {
                 wait_exit(&fd, self.state.pid, Duration::from_secs(10))?;
             }
         }
+        fault::point("delete", "cgroup")?;
         cg.remove()?;
+        fault::point("delete", "poststop hooks")?;
         let spec = self.spec()?;
         let st = self.state.public(Status::Stopped);
         hooks::run_all_warn(
@@ -133,6 +140,7 @@ impl Container {
             spec.hooks().as_ref().and_then(|h| h.poststop().as_ref()),
             &st,
         );
+        fault::point("delete", "state dir")?;
         std::fs::remove_dir_all(&self.dir)
             .with_context(|| format!("removing {}", self.dir.display()))
     }

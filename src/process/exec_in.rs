@@ -6,7 +6,7 @@
 
 use super::sync::{self, Msg, Sync};
 use super::{apply, console, tty};
-use crate::container::{Container, Status};
+use crate::container::{Container, Status, fault};
 use crate::sys;
 use anyhow::{Context, Result, bail};
 use nix::fcntl::{OFlag, open};
@@ -55,6 +55,7 @@ fn differs(pid: i32, name: &str) -> Result<bool> {
 /// Runs the exec. Returns the exit code: the process's own in the foreground (128+N when
 /// killed by signal N), 0 once it has started with --detach.
 pub fn exec(container: Container, o: Options) -> Result<i32> {
+    fault::point("exec", "status")?;
     let status = container.status();
     match status {
         Status::Stopped => bail!("cannot exec in a stopped container"),
@@ -146,6 +147,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     } else {
         Some(tty::block_signals()?)
     };
+    fault::point("exec", "clone")?;
     let (parent_sync, child_sync) = sync::pair()?;
     let own_pid_ns = open(
         "/proc/self/ns/pid",
@@ -196,6 +198,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
         Some(other) => bail!("unexpected message from the exec'd process: {other:?}"),
         None => bail!("the exec'd process exited before it was ready"),
     }
+    fault::point("exec", "ready")?;
     if paused {
         let procs = cg_dir.join("cgroup.procs");
         std::fs::write(&procs, pid.to_string())
@@ -211,6 +214,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
             Some(other) => bail!("unexpected message from the exec'd process: {other:?}"),
         }
     }
+    fault::point("exec", "pid file")?;
     if let Some(p) = o.pid_file {
         crate::container::create::write_pid_file(p, pid)?;
     }
