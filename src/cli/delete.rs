@@ -1,4 +1,4 @@
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::path::Path;
 
 #[derive(clap::Args, Debug)]
@@ -12,30 +12,10 @@ pub struct Args {
 
 pub fn run(root: &Path, a: Args) -> Result<i32> {
     for id in &a.ids {
-        crate::container::id::validate(id)?;
-        if a.force
-            && !root.join(id).join(crate::container::STATE_FILE).exists()
-            && crate::container::remove_incomplete(root, id)?
-        {
-            continue;
-        }
-        match crate::container::Container::load(root, id) {
-            Ok(c) => c.delete(a.force)?,
-            // Another delete removed it meanwhile: with --force, an unknown ID is not an error.
-            Err(_) if a.force && !root.join(id).exists() => {}
-            // A state that cannot be read cannot be acted on; with --force, at least the state
-            // dir goes, so the ID can be used again.
-            Err(e) if a.force => {
-                crate::logging::warn(&format!("{e:#}; removing its state dir"));
-                match std::fs::remove_dir_all(root.join(id)) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                        return Err(e)
-                            .with_context(|| format!("removing {}", root.join(id).display()));
-                    }
-                    _ => {}
-                }
-            }
-            Err(e) => return Err(e),
+        if a.force {
+            crate::container::delete_forced(root, id)?;
+        } else {
+            crate::container::Container::load(root, id)?.delete(false)?;
         }
     }
     Ok(0)

@@ -16,11 +16,20 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
     let mut rows = Vec::new();
     for id in crate::container::list_ids(root)? {
         let dir = root.join(&id);
-        if let Ok(st) = crate::container::Container::peek(root, &id) {
-            let status = st.status(&dir);
-            let mut row = st.public(status);
-            row["owner"] = owner(&dir).into();
-            rows.push(row);
+        match crate::container::Container::peek(root, &id) {
+            Ok(st) => {
+                let status = st.status(&dir);
+                let mut row = st.public(status);
+                row["owner"] = owner(&dir).into();
+                rows.push(row);
+            }
+            // Shown, not hidden: `delete -f` can still remove it (through its cgroup record).
+            Err(e) => {
+                crate::logging::warn(&format!("{e:#}"));
+                let mut row = crate::container::State::unreadable(&id);
+                row["owner"] = owner(&dir).into();
+                rows.push(row);
+            }
         }
     }
     let mut out = String::new();

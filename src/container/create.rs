@@ -95,6 +95,8 @@ pub fn create(o: &Options) -> Result<Created> {
         made: Vec::new(),
     };
     fault::point("create", "cgroup")?;
+    // Recorded before it exists, so that `delete -f` can find it whenever create is killed.
+    super::recover::record_cgroup(&dir.dir, &cgroup)?;
     cgroup.create(resources, &mut cg_guard.made)?;
     fault::point("create", "cgroup limits")?;
     cgroup.apply(resources)?;
@@ -152,6 +154,7 @@ pub fn create(o: &Options) -> Result<Created> {
         .context("clone3 of the container init")?;
     let (mut pid, pidfd) = match forked {
         sys::Forked::Child => {
+            dir.disown();
             drop(parent_sync);
             let args = init::InitArgs {
                 spec: &spec,
@@ -245,6 +248,12 @@ pub fn create(o: &Options) -> Result<Created> {
     if let Some(p) = o.pid_file {
         write_pid_file(p, pid)?;
     }
+    // Until now the init dies with us (PDEATHSIG, and EOF on the socket): a create killed
+    // half-way leaves no init that nothing describes. Now that the container is recorded,
+    // the init may outlive us; it confirms once it no longer dies with us.
+    fault::point("create", "release")?;
+    parent_sync.send(&Msg::Created)?;
+    parent_sync.expect(Msg::Detached)?;
     std::mem::forget(init_guard);
     std::mem::forget(cg_guard);
     let container = dir.keep(state);

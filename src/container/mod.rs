@@ -2,14 +2,17 @@
 
 pub mod fault;
 pub mod id;
+mod lock;
+pub mod recover;
 pub mod state;
 
 pub use state::{State, Status};
 
 use anyhow::{Context, Result, bail};
-use nix::fcntl::{Flock, FlockArg, OFlag, open};
-use nix::sys::stat::Mode;
+use lock::lock_dir;
+use nix::fcntl::Flock;
 use std::fs::File;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 pub const STATE_FILE: &str = "state.json";
@@ -23,39 +26,14 @@ pub struct Container {
     _lock: Flock<File>,
 }
 
-/// Locks the state dir of `id`; a dir that vanished before it could be opened (a concurrent
-/// delete won) is a container that does not exist.
-fn lock_existing(dir: &Path, id: &str) -> Result<Flock<File>> {
-    lock_dir(dir).map_err(|e| {
-        if e.root_cause().downcast_ref::<nix::Error>() == Some(&nix::Error::ENOENT) {
-            anyhow::anyhow!("container {id:?} does not exist")
-        } else {
-            e
-        }
-    })
-}
-
-fn lock_dir(dir: &Path) -> Result<Flock<File>> {
-    let fd = open(
-        dir,
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .with_context(|| format!("opening {}", dir.display()))?;
-    Flock::lock(File::from(fd), FlockArg::LockExclusive)
-        .map_err(|(_, e)| e)
-        .with_context(|| format!("locking {}", dir.display()))
-}
-
 impl Container {
     /// Loads and locks an existing container.
     pub fn load(root: &Path, id: &str) -> Result<Container> {
         id::validate(id)?;
         let dir = root.join(id);
-        if !dir.is_dir() {
+        let Some(lock) = lock_dir(&dir)? else {
             bail!("container {id:?} does not exist");
-        }
-        let lock = lock_existing(&dir, id)?;
+        };
         let state = read_state(&dir, id)?;
         Ok(Container {
             dir,
@@ -80,29 +58,28 @@ impl Container {
     }
 }
 
-/// `delete --force` of an ID without a readable container: succeeds (runc), clearing a dir that
-/// a dead create left. The lock is taken first, so a create still running is waited for and then
-/// found complete (Ok(false): not removed, load it instead) or gone.
-pub fn remove_incomplete(root: &Path, id: &str) -> Result<bool> {
+/// `delete --force`: whatever is there goes. An unknown ID is not an error (runc). The lock
+/// is taken first, so a create still running is waited for. A dir that a dead create left
+/// without state.json, or whose state.json cannot be read, is cleared through the record of
+/// its cgroup (`recover`).
+pub fn delete_forced(root: &Path, id: &str) -> Result<()> {
     id::validate(id)?;
     let dir = root.join(id);
-    if !dir.is_dir() {
-        return Ok(true);
-    }
-    let _lock = match lock_existing(&dir, id) {
-        Ok(l) => l,
-        Err(_) if !dir.exists() => return Ok(true),
-        Err(e) => return Err(e),
+    let Some(lock) = lock_dir(&dir)? else {
+        return Ok(());
     };
-    if dir.join(STATE_FILE).exists() {
-        return Ok(false);
+    if !dir.join(STATE_FILE).exists() {
+        return recover::remove_incomplete(&dir);
     }
-    match std::fs::remove_dir_all(&dir) {
-        // A concurrent delete removed it while this one waited for the lock.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        r => r.with_context(|| format!("removing {}", dir.display()))?,
+    match read_state(&dir, id) {
+        Ok(state) => Container {
+            dir,
+            state,
+            _lock: lock,
+        }
+        .delete(true),
+        Err(e) => recover::remove_unreadable(&dir, &e),
     }
-    Ok(true)
 }
 
 /// A dir without state.json is a create in progress (or one that died): it does not exist yet.
@@ -139,13 +116,29 @@ impl NewDir {
         // nobody else may list the directory.
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711));
-        let mut guard = NewDir {
-            dir: dir.clone(),
-            lock: None,
-            keep: false,
+        // Locked before the guard exists: if a racing `delete -f` removed the dir first, the
+        // path is no longer ours to remove.
+        let Some(lock) = lock_dir(&dir)? else {
+            bail!("container {id:?} was deleted while it was being created");
         };
-        guard.lock = Some(lock_dir(&dir)?);
-        Ok(guard)
+        Ok(NewDir {
+            dir,
+            lock: Some(lock),
+            keep: false,
+        })
+    }
+
+    /// In the process cloned from create (the init): closes its copy of the lock's fd and
+    /// forgets the guard. An flock belongs to the open file description, which create still
+    /// holds, so this must not unlock it; and an init that kept the copy would keep the ID
+    /// locked for as long as it lives, even after create died.
+    pub fn disown(mut self) {
+        if let Some(lock) = self.lock.take() {
+            let fd = lock.as_raw_fd();
+            std::mem::forget(lock);
+            let _ = nix::unistd::close(fd);
+        }
+        self.keep = true;
     }
 
     /// Turns the guard into a loaded container once state.json is written.

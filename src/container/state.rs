@@ -1,5 +1,6 @@
 //! state.json: the runtime-spec state plus what hull needs to find the container again.
-//! Written atomically (write to a temp file, then rename).
+//! Written atomically and durably: a temp file, fsynced, renamed over state.json, and the dir
+//! fsynced, so that a crash leaves the old state or the new one, never a torn or empty file.
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -79,10 +80,19 @@ impl State {
     }
 
     pub fn write(&self, dir: &Path) -> Result<()> {
+        use std::io::Write;
         let tmp = dir.join(".state.json.tmp");
         let text = serde_json::to_vec(self).context("serialising state")?;
-        std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, dir.join(super::STATE_FILE)).context("renaming state.json into place")
+        let mut f =
+            std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+        f.write_all(&text)
+            .and_then(|()| f.sync_all())
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, dir.join(super::STATE_FILE))
+            .context("renaming state.json into place")?;
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("syncing {}", dir.display()))
     }
 
     /// Derived from the real process, never stored: a dead or recycled init means `stopped`, the
@@ -137,6 +147,20 @@ impl State {
     pub fn init_alive(&self) -> bool {
         self.pid > 0
             && matches!(proc_stat(self.pid), Some((state, start)) if start == self.init_start && state != 'Z' && state != 'X')
+    }
+
+    /// The row `list` shows for a container whose state.json cannot be read.
+    pub fn unreadable(id: &str) -> Value {
+        serde_json::json!({
+            "ociVersion": "",
+            "id": id,
+            "pid": 0,
+            "status": "error",
+            "bundle": "",
+            "rootfs": "",
+            "created": "",
+            "owner": "",
+        })
     }
 
     /// The runtime-spec state object that `hull state` prints and hooks receive on stdin.

@@ -138,9 +138,14 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     //      sets), umask and the checked working directory: shared with `exec`.
     let prepared = apply::prepare(process, &guard, a.preserve_fds)?;
 
-    // 8. Tell `create` we are ready, then block until `start` opens the fifo.
-    crate::sys::set_pdeathsig(0).context("prctl(PR_SET_PDEATHSIG)")?;
+    // 8. Tell `create` we are ready, and live on without it only once it has recorded the
+    //    container: if it dies before, PDEATHSIG kills us (or, for an init that forked and so
+    //    has none, the socket's EOF fails the wait). Then block until `start` opens the fifo.
     sync.send(&Msg::Ready)?;
+    sync.expect(Msg::Created)?;
+    crate::sys::set_pdeathsig(0).context("prctl(PR_SET_PDEATHSIG)")?;
+    // A create killed right after recording the container is no reason to fail it.
+    let _ = sync.send(&Msg::Detached);
     let fifo = openat(
         a.state_dir.as_fd(),
         crate::container::FIFO,

@@ -21,6 +21,11 @@ pub enum Msg {
     HooksDone,
     /// init → parent: everything up to the fifo wait is done.
     Ready,
+    /// parent → init: the container is recorded (state.json, pid file); the init may outlive
+    /// `create` from now on.
+    Created,
+    /// init → parent: the init no longer dies with `create`.
+    Detached,
     /// init → parent: the init failed; the text is the cause.
     Error(String),
 }
@@ -62,6 +67,8 @@ impl Sync {
             Msg::RunHooks => b"H".to_vec(),
             Msg::HooksDone => b"D".to_vec(),
             Msg::Ready => b"R".to_vec(),
+            Msg::Created => b"C".to_vec(),
+            Msg::Detached => b"X".to_vec(),
             Msg::Error(e) => [b"E".as_slice(), e.as_bytes()].concat(),
         };
         let raw: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
@@ -92,6 +99,8 @@ impl Sync {
             b'H' => Msg::RunHooks,
             b'D' => Msg::HooksDone,
             b'R' => Msg::Ready,
+            b'C' => Msg::Created,
+            b'X' => Msg::Detached,
             b'E' => Msg::Error(String::from_utf8_lossy(&buf[1..n]).into_owned()),
             other => bail!("unexpected sync message {other:#x}"),
         };

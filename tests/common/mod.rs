@@ -189,6 +189,26 @@ pub fn spawn_cmd_in<S: AsRef<OsStr>>(
     io_dir: &Path,
     cwd: Option<&Path>,
 ) -> Spawned {
+    spawn_cmd_full(prog, args, io_dir, cwd, &[])
+}
+
+/// `spawn_cmd` with extra environment variables.
+pub fn spawn_cmd_env<S: AsRef<OsStr>>(
+    prog: &Path,
+    args: &[S],
+    io_dir: &Path,
+    env: &[(&str, &str)],
+) -> Spawned {
+    spawn_cmd_full(prog, args, io_dir, None, env)
+}
+
+fn spawn_cmd_full<S: AsRef<OsStr>>(
+    prog: &Path,
+    args: &[S],
+    io_dir: &Path,
+    cwd: Option<&Path>,
+    env: &[(&str, &str)],
+) -> Spawned {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     let pid = std::process::id();
     let out_path = io_dir.join(format!("out.{pid}.{n}"));
@@ -206,6 +226,7 @@ pub fn spawn_cmd_in<S: AsRef<OsStr>>(
     }
     let child = cmd
         .args(args)
+        .envs(env.iter().copied())
         .env("RUST_BACKTRACE", "1")
         .stdin(Stdio::null())
         .stdout(stdout)
@@ -302,6 +323,13 @@ impl Hull {
         let mut full: Vec<&str> = vec!["--root", self.root_str()];
         full.extend_from_slice(args);
         spawn_cmd(&hull_bin(), &full, &self.io)
+    }
+
+    /// `spawn` with extra environment variables (e.g. HULL_FAULT).
+    pub fn spawn_env(&self, env: &[(&str, &str)], args: &[&str]) -> Spawned {
+        let mut full: Vec<&str> = vec!["--root", self.root_str()];
+        full.extend_from_slice(args);
+        spawn_cmd_env(&hull_bin(), &full, &self.io, env)
     }
 
     /// `hull --root ROOT args...` with the default timeout.

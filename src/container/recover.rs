@@ -1,0 +1,110 @@
+//! What `delete --force` can still do when state.json is missing (a create that died early) or
+//! cannot be read (a crash mid-write, an edit by hand): find the container through the record
+//! of its cgroup that `create` writes before it makes the cgroup, kill what runs there and
+//! remove what create made.
+//!
+//! The record is a small file of its own, not part of state.json: it exists before anything it
+//! describes does, and a damaged state.json cannot take it along.
+
+use crate::cgroups::Cgroup;
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const RECORD: &str = "cgroup";
+
+/// Whose the cgroup is: `Made` when create made it (it found no directory there), `Joined`
+/// when it already existed (an engine's, or one given by an absolute cgroupsPath), in which
+/// case hull never removes it on its own say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Made,
+    Joined,
+}
+
+/// Called by create before it makes the cgroup: written first, so that whatever create leaves
+/// behind when it is killed, the record of it is there. Written to a temp file and renamed,
+/// so that it is whole or absent. (No fsync: a cgroup does not outlive a reboot either.)
+pub fn record_cgroup(state_dir: &Path, cgroup: &Cgroup) -> Result<Origin> {
+    let origin = if cgroup.exists() {
+        Origin::Joined
+    } else {
+        Origin::Made
+    };
+    let word = match origin {
+        Origin::Made => "made",
+        Origin::Joined => "joined",
+    };
+    let tmp = state_dir.join(".cgroup.tmp");
+    std::fs::write(&tmp, format!("{}\n{word}\n", cgroup.dir.display()))
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, state_dir.join(RECORD))
+        .with_context(|| format!("recording the cgroup in {}", state_dir.display()))?;
+    Ok(origin)
+}
+
+fn recorded_cgroup(state_dir: &Path) -> Option<(Cgroup, Origin)> {
+    let text = std::fs::read_to_string(state_dir.join(RECORD)).ok()?;
+    let mut lines = text.lines();
+    let dir = PathBuf::from(lines.next()?);
+    let origin = match lines.next()? {
+        "made" => Origin::Made,
+        "joined" => Origin::Joined,
+        _ => return None,
+    };
+    // Only a directory of the cgroup2 hierarchy: a record that says otherwise is not ours.
+    let root = crate::cgroups::mountpoint().ok()?;
+    (dir.is_absolute() && dir.starts_with(&root) && dir != root).then_some((Cgroup { dir }, origin))
+}
+
+/// A dir without state.json (the caller holds its lock): create died before it cloned the init
+/// or just after. Removes the cgroup create made (its init, if any, dies with create: it is
+/// killed so that the cgroup can go), then the dir. A cgroup create did not make is left alone.
+pub fn remove_incomplete(dir: &Path) -> Result<()> {
+    if let Some((cg, Origin::Made)) = recorded_cgroup(dir) {
+        cg.remove()?;
+    }
+    remove_dir(dir)
+}
+
+/// A dir whose state.json cannot be read (the caller holds its lock): the container's processes
+/// are those in its recorded cgroup. They are killed, the cgroup is removed if create made it,
+/// then the dir. Without a record the processes cannot be found: fail and keep the dir.
+pub fn remove_unreadable(dir: &Path, cause: &anyhow::Error) -> Result<()> {
+    let id = dir.file_name().unwrap_or_default().to_string_lossy();
+    match recorded_cgroup(dir) {
+        Some((cg, Origin::Made)) => cg.remove()?,
+        Some((cg, Origin::Joined)) => {
+            cg.kill_all()?;
+            wait_empty(&cg)?;
+        }
+        None => bail!(
+            "{cause:#}; and {} has no record of the container's cgroup, so its processes cannot be found: keeping it (remove it by hand once they are gone)",
+            dir.display()
+        ),
+    }
+    crate::logging::warn(&format!(
+        "container {id:?}: {cause:#}; killed the processes of its cgroup and removed it"
+    ));
+    remove_dir(dir)
+}
+
+fn wait_empty(cg: &Cgroup) -> Result<()> {
+    for _ in 0..500 {
+        if cg.procs()?.is_empty() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    bail!("cgroup {} still has processes after kill", cg.dir.display())
+}
+
+/// Removes a state dir; one that a racing delete removed first is not an error.
+pub fn remove_dir(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing {}", dir.display()))
+        }
+        _ => Ok(()),
+    }
+}
