@@ -127,7 +127,14 @@ impl Container {
             }
             if let Some(fd) = self.state.init_pidfd() {
                 let _ = crate::sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
-                wait_exit(&fd, self.state.pid, Duration::from_secs(10))?;
+                // With a cgroup, its removal below waits until every process has left it, i.e.
+                // is past the point of exit where it holds files or mounts. The init's pidfd
+                // only reads as exited later: a pid namespace's init ends its exit only once
+                // every zombie of its namespace is reaped, and one whose parent was a killed
+                // `hull exec` waits for the host's pid 1, which may take seconds or forever.
+                if !cg.exists() {
+                    wait_exit(&fd, self.state.pid, Duration::from_secs(10))?;
+                }
             }
         }
         fault::point("delete", "cgroup")?;
