@@ -217,3 +217,28 @@ fn create_killed_early_leaves_no_cgroup_after_delete() {
         assert_no_residue(&h, &b, &id);
     }
 }
+
+/// A `start` SIGKILLed once it has released the init (the init runs on) but before it removed
+/// exec.fifo. A second `start` must not wait forever for an init that no longer waits on the
+/// fifo, and the container must read as running, not created.
+#[test]
+fn start_killed_after_release_does_not_hang_the_next_start() {
+    if !fault_switch() {
+        return;
+    }
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.args(&["sleep", "1000"]);
+    b.write();
+    let id = h.id("killstart");
+    h.ok(&["create", "-b", b.path_str(), &id]);
+    kill_at(&h, "start:release", &["start", &id]);
+    let init = h.pid(&id);
+    let out = h.spawn(&["start", &id]).wait_timeout(NO_HANG);
+    assert_one_line_error(&out, "running");
+    assert!(pid_alive(init), "the started container's init died");
+    assert_eq!(h.status(&id).as_deref(), Some("running"));
+    let out = delete_f(&h, &id);
+    assert_eq!(out.code, 0, "{out}");
+    assert_no_residue(&h, &b, &id);
+}

@@ -8,7 +8,7 @@ use nix::fcntl::{OFlag, open};
 use nix::sys::signal::Signal;
 use nix::sys::stat::Mode;
 use oci_spec::runtime::Spec;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 impl Container {
@@ -36,20 +36,29 @@ impl Container {
         let notify = crate::notify::Proxy::bind(&self.dir)?;
         let fifo_path = self.dir.join(FIFO);
         fault::point("start", "exec.fifo")?;
-        // The init is alive and blocked opening the fifo for writing, so this open returns at
-        // once; O_NONBLOCK would race with its open.
+        // Taken before the init is released: it may have run and exited by the time the
+        // fifo has been read.
+        let pidfd = self
+            .state
+            .init_pidfd()
+            .context("the container init exited before it could be started")?;
+        // Opening the fifo releases the init blocked opening it for writing; its first byte
+        // says so. Not a blocking open: an init that no longer waits on the fifo (an earlier
+        // start was killed after releasing it) would never come, and the open never return.
         let fifo = open(
             &fifo_path,
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK,
             Mode::empty(),
         )
         .context("opening exec.fifo")?;
-        let mut buf = [0u8; 1];
-        let n = nix::unistd::read(&fifo, &mut buf).context("reading exec.fifo")?;
+        fault::point("start", "release")?;
+        let released = wait_released(&fifo, &pidfd);
+        // Removed only now: the init opens the fifo by name, maybe a moment after create
+        // returned, and a start that came first must not take the name from under it.
         let _ = std::fs::remove_file(&fifo_path);
-        if n != 1 {
-            bail!("the container init exited before it could be started");
-        }
+        released?;
+        nix::fcntl::fcntl(&fifo, nix::fcntl::FcntlArg::F_SETFL(OFlag::empty()))
+            .context("exec.fifo: clearing O_NONBLOCK")?;
         // EOF comes when the init's end closes at execve, so poststart follows the process's
         // start. An init that fails on the way (a startContainer hook, seccomp, execve) writes
         // `E<cause>` first.
@@ -151,6 +160,46 @@ impl Container {
         std::fs::remove_dir_all(&self.dir)
             .with_context(|| format!("removing {}", self.dir.display()))
     }
+}
+
+/// How long `start` waits for the init to answer on exec.fifo. It is there already, or a
+/// moment after create returned: this bounds only a start after an interrupted one.
+const RELEASE_WAIT: Duration = Duration::from_secs(10);
+
+/// Waits for the init's byte on exec.fifo, which it writes once released; bounded, and
+/// cut short by the init's death.
+fn wait_released(fifo: &OwnedFd, pidfd: &OwnedFd) -> Result<()> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let deadline = Instant::now() + RELEASE_WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            bail!(
+                "cannot start an already running container: its init does not wait on exec.fifo (an earlier start was interrupted after releasing it)"
+            );
+        }
+        let mut fds = [
+            PollFd::new(fifo.as_fd(), PollFlags::POLLIN),
+            PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
+        ];
+        let ms =
+            PollTimeout::try_from(left.as_millis().min(10_000) as i32).unwrap_or(PollTimeout::NONE);
+        match poll(&mut fds, ms) {
+            Err(nix::errno::Errno::EINTR) | Ok(0) => continue,
+            Err(e) => return Err(e).context("waiting on exec.fifo"),
+            Ok(_) => {}
+        }
+        let mut buf = [0u8; 1];
+        match nix::unistd::read(fifo, &mut buf) {
+            Ok(1) => return Ok(()),
+            Err(nix::errno::Errno::EAGAIN) | Ok(_) if !is_ready(&fds[1]) => continue,
+            _ => bail!("the container init exited before it could be started"),
+        }
+    }
+}
+
+fn is_ready(fd: &nix::poll::PollFd) -> bool {
+    fd.revents().is_some_and(|r| !r.is_empty())
 }
 
 /// "After the user-specified process is executed": the fifo's EOF says execve is done, but the
