@@ -12,7 +12,7 @@ use std::fs;
 
 fn fault_switch() -> bool {
     if std::env::var_os("HULL_TEST_BIN").is_some() {
-        eprintln!("skipped: HULL_TEST_BIN is set (the fault switch is hull's debug build's)");
+        skip("HULL_TEST_BIN is set: the fault switch (HULL_FAULT) is hull's debug build's");
         return false;
     }
     true

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 /// The fault switch exists only in hull's debug build; another runtime under test has none.
 fn fault_switch() -> bool {
     if std::env::var_os("HULL_TEST_BIN").is_some() {
-        eprintln!("skipped: HULL_TEST_BIN is set (the fault switch is hull's debug build's)");
+        skip("HULL_TEST_BIN is set: the fault switch (HULL_FAULT) is hull's debug build's");
         return false;
     }
     true
