@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 
 pub const STATE_FILE: &str = "state.json";
 pub const FIFO: &str = "exec.fifo";
+/// Made exclusively by the create that owns the state dir (`NewDir::take`).
+const CLAIM: &str = "claim";
 
 /// A locked container state dir. The flock is held until this value is dropped, so commands on
 /// one ID are serialized.
@@ -121,6 +123,20 @@ impl NewDir {
         let Some(lock) = lock_dir(&dir)? else {
             bail!("container {id:?} was deleted while it was being created");
         };
+        // Nor is the dir now at the path necessarily the one we made: a `delete -f` may have
+        // removed ours before we locked it, and another create made a new one. Whoever claims
+        // it first (an exclusive file) creates in it; the other must neither use nor remove it.
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(dir.join(CLAIM))
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                bail!("container {id:?} already exists")
+            }
+            Err(e) => return Err(e).with_context(|| format!("claiming {}", dir.display())),
+        }
         Ok(NewDir {
             dir,
             lock: Some(lock),
