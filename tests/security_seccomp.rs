@@ -231,6 +231,33 @@ fn early_load_without_no_new_privs_for_a_non_root_user() {
     assert!(out.stdout.contains("Uid:\t1000"), "{out}");
 }
 
+/// A profile loaded early (no no_new_privs) that refuses openat2, as the conformance suite's
+/// ERRNO-default profile does: hull's own reads of the image (args[0] resolved inside the root,
+/// HOME from /etc/passwd) happen before the filter, so the container still starts.
+#[test]
+fn a_profile_refusing_openat2_does_not_stop_hulls_own_checks() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.set("/process/noNewPrivileges", json!(false));
+    b.set(
+        "/linux/seccomp",
+        json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["openat2"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+        }),
+    );
+    // "sh" is found through PATH; HOME is looked up because the config does not set it.
+    b.args(&[
+        "sh",
+        "-c",
+        "echo home=$HOME; grep Seccomp: /proc/self/status",
+    ]);
+    let out = h.run_bundle(&b);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("home=/root"), "{out}");
+    assert!(out.stdout.contains("Seccomp:\t2"), "{out}");
+}
+
 #[test]
 fn compiled_filter_is_cached_and_a_bad_entry_is_not_trusted() {
     let h = Hull::new();

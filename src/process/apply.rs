@@ -39,6 +39,16 @@ pub fn prepare<'a>(
     // from us: a cwd that resolves outside the root (a leaked fd, CVE-2024-21626) is refused.
     // It is entered as root, as runc first tries, and the user switch keeps it.
     exec::enter_cwd(process.cwd())?;
+    // Everything that reads the image with openat2 comes before a filter loaded early can
+    // refuse openat2 (the conformance suite's profile does, with an ERRNO default). The program
+    // is looked up again as the user below; only a different answer is checked again.
+    let checked = exec::find_program(process).ok();
+    if let Some(p) = &checked {
+        exec::check_in_root(p)?;
+    }
+    // HOME comes from the image's /etc/passwd, read with openat2 too.
+    let envp = exec::cstrings(&with_home(process)?, "process.env")?;
+    let fd_ceiling = exec::highest_fd(guard.host_proc())?;
     let nnp = process.no_new_privileges().unwrap_or(false);
     // LSM exec labels, and seccomp without no_new_privs (loading a filter then needs
     // CAP_SYS_ADMIN, which the user switch may take away): runc's order.
@@ -56,12 +66,13 @@ pub fn prepare<'a>(
     let program = exec::find_program(process)?;
     // Refused here so that `create` reports it (CVE-2019-5736), and checked again before execve.
     guard.check_exec(&program)?;
-    exec::check_in_root(&program)?;
-    let fd_ceiling = exec::highest_fd(guard.host_proc())?;
+    if checked.as_ref() != Some(&program) {
+        exec::check_in_root(&program)?;
+    }
     Ok(Prepared {
         program,
         argv: exec::cstrings(process.args().as_deref().unwrap_or(&[]), "process.args")?,
-        envp: exec::cstrings(&with_home(process)?, "process.env")?,
+        envp,
         nnp,
         guard,
         fd_ceiling,
