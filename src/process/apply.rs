@@ -44,6 +44,8 @@ pub fn prepare<'a>(
     // is looked up again as the user below; only a different answer is checked again.
     let checked = exec::find_program(process).ok();
     if let Some(p) = &checked {
+        // The hull binary is named as such first (CVE-2019-5736), not as a magic link.
+        guard.check_exec(p)?;
         exec::check_in_root(p)?;
     }
     // HOME comes from the image's /etc/passwd, read with openat2 too.
