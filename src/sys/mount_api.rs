@@ -46,19 +46,7 @@ pub fn set_readonly(mnt: BorrowedFd) -> nix::Result<()> {
         propagation: 0,
         userns_fd: 0,
     };
-    // SAFETY: as in set_idmap: a valid mount_attr of the size passed, and an empty path naming
-    // `mnt` itself.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            mnt.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_EMPTY_PATH as libc::c_uint,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    Errno::result(r).map(drop)
+    mount_setattr(mnt, false, &attr)
 }
 
 /// Idmaps the detached mount `mnt` (and the mounts below it with `recursive`) through the user
@@ -70,23 +58,7 @@ pub fn set_idmap(mnt: BorrowedFd, userns: BorrowedFd, recursive: bool) -> nix::R
         propagation: 0,
         userns_fd: userns.as_raw_fd() as u64,
     };
-    let mut flags = libc::AT_EMPTY_PATH as libc::c_uint;
-    if recursive {
-        flags |= libc::AT_RECURSIVE as libc::c_uint;
-    }
-    // SAFETY: `attr` is a valid mount_attr of the size passed, read by the kernel during the
-    // call; the empty path with AT_EMPTY_PATH names `mnt` itself.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            mnt.as_raw_fd(),
-            c"".as_ptr(),
-            flags,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    Errno::result(r).map(drop)
+    mount_setattr(mnt, recursive, &attr)
 }
 
 /// Makes the mount at `mnt` and every mount below it read-only (`ro`) or writable.
@@ -97,7 +69,15 @@ pub fn set_recursive_readonly(mnt: BorrowedFd, ro: bool) -> nix::Result<()> {
         propagation: 0,
         userns_fd: 0,
     };
-    let flags = (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint;
+    mount_setattr(mnt, true, &attr)
+}
+
+/// mount_setattr(2) on the mount `mnt` refers to (and the mounts below it with `recursive`).
+fn mount_setattr(mnt: BorrowedFd, recursive: bool, attr: &MountAttr) -> nix::Result<()> {
+    let mut flags = libc::AT_EMPTY_PATH as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
     // SAFETY: `attr` is a valid mount_attr of the size passed, read by the kernel during the
     // call; the empty path with AT_EMPTY_PATH names the mount `mnt` refers to.
     let r = unsafe {
@@ -106,7 +86,7 @@ pub fn set_recursive_readonly(mnt: BorrowedFd, ro: bool) -> nix::Result<()> {
             mnt.as_raw_fd(),
             c"".as_ptr(),
             flags,
-            &attr as *const MountAttr,
+            attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
     };
