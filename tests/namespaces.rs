@@ -92,6 +92,41 @@ fn new_network_namespace_has_only_loopback() {
     assert_eq!(dev.split_whitespace().collect::<Vec<_>>(), ["lo"], "{out}");
 }
 
+/// As with runc and crun, a new network namespace has `lo` up with 127.0.0.1, and a server on
+/// 127.0.0.1 answers (here busybox's nc), also inside a new user namespace.
+#[test]
+fn new_network_namespace_has_loopback_up() {
+    let h = Hull::new();
+    for userns in [false, true] {
+        let mut b = Bundle::new();
+        if userns {
+            b.userns(100000, 65536);
+        }
+        let out = h.sh(
+            &mut b,
+            "cat /sys/class/net/lo/flags; ip -4 addr show dev lo; \
+             nc -l -p 4242 > /dev/shm/got & sleep 0.3; echo hello | nc 127.0.0.1 4242; \
+             wait; echo got=$(cat /dev/shm/got)",
+        );
+        assert_eq!(out.code, 0, "userns={userns}{out}");
+        let flags = u32::from_str_radix(
+            out.stdout
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("0x"),
+            16,
+        )
+        .unwrap_or(0);
+        assert_eq!(flags & 1, 1, "lo is not up (IFF_UP), userns={userns}{out}");
+        assert!(
+            out.stdout.contains("inet 127.0.0.1/8"),
+            "userns={userns}{out}"
+        );
+        assert!(out.stdout.contains("got=hello"), "userns={userns}{out}");
+    }
+}
+
 /// A named network namespace (`ip netns add`), deleted on drop.
 struct NetNs(String);
 impl NetNs {

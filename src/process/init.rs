@@ -3,7 +3,7 @@
 
 use super::namespaces::Plan;
 use super::sync::{Msg, Sync};
-use super::{apply, console, user};
+use super::{apply, console, namespaces, user};
 use crate::{hooks, rootfs, security, sysctl};
 use anyhow::{Context, Result, bail};
 use nix::fcntl::{OFlag, openat};
@@ -71,6 +71,9 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     let hook_state = guard.init_state()?;
     if a.ns.user {
         user::become_ns_root()?;
+    }
+    if a.ns.new_net {
+        namespaces::loopback_up()?;
     }
     if let Some(name) = &a.session_keyring {
         user::new_session_keyring(name, a.ns.user)?;

@@ -22,6 +22,8 @@ pub struct Plan {
     /// init forks once more and its child goes on as the container's pid 1.
     pub fork_after_join: bool,
     pub new_user: bool,
+    /// A new network namespace, whose loopback the init brings up.
+    pub new_net: bool,
     pub user: bool,
     pub mount: bool,
 }
@@ -38,6 +40,7 @@ pub fn plan(linux: Option<&Linux>) -> Result<Plan> {
         unshare_after_join: CloneFlags::empty(),
         fork_after_join: false,
         new_user: false,
+        new_net: false,
         user: false,
         mount: false,
     };
@@ -59,6 +62,7 @@ pub fn plan(linux: Option<&Linux>) -> Result<Plan> {
                 if t == LinuxNamespaceType::User {
                     p.new_user = true;
                 }
+                p.new_net |= t == LinuxNamespaceType::Network;
                 if user_by_path {
                     // A pid namespace cloned here would belong to the host's user namespace,
                     // whose root the container is not: it could not even mount its /proc.
@@ -136,4 +140,19 @@ impl Plan {
         }
         Ok(())
     }
+}
+
+/// A new network namespace starts with `lo` down, so nothing in the container could reach
+/// 127.0.0.1; runc and crun bring it up, and the kernel then gives it 127.0.0.1/8 and ::1.
+pub fn loopback_up() -> Result<()> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
+    let sock = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )
+    .context("a socket to configure lo")?;
+    crate::sys::set_link_up(sock.as_fd(), "lo")
+        .context("bringing up lo in the new network namespace")
 }

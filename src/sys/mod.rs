@@ -190,6 +190,27 @@ pub fn get_winsize(fd: BorrowedFd) -> nix::Result<(u16, u16)> {
     Ok((ws.ws_row, ws.ws_col))
 }
 
+/// Sets IFF_UP on the network interface `name` (SIOCGIFFLAGS, then SIOCSIFFLAGS), through any
+/// socket `sock` of the interface's network namespace.
+pub fn set_link_up(sock: BorrowedFd, name: &str) -> nix::Result<()> {
+    // SAFETY: ifreq is plain old data; all zeroes is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    if name.len() >= req.ifr_name.len() {
+        return Err(Errno::EINVAL);
+    }
+    for (d, s) in req.ifr_name.iter_mut().zip(name.bytes()) {
+        *d = s as libc::c_char;
+    }
+    // SAFETY: `req` is a valid, writable ifreq with a NUL-terminated name for both calls; the
+    // kernel reads and writes only its flags member.
+    unsafe {
+        Errno::result(libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req))?;
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        Errno::result(libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req))?;
+    }
+    Ok(())
+}
+
 /// `_exit(2)`: leave a forked child without running the parent's atexit handlers or
 /// flushing buffers that belong to the parent.
 pub fn exit_now(code: i32) -> ! {
