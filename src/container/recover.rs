@@ -52,9 +52,11 @@ fn recorded_cgroup(state_dir: &Path) -> Option<(Cgroup, Origin)> {
         "joined" => Origin::Joined,
         _ => return None,
     };
-    // Only a directory of the cgroup2 hierarchy: a record that says otherwise is not ours.
+    // Only what create could have made: a clean path below the cgroup2 mount's root, checked
+    // as state.json's record is (Cgroup::recorded). A record that says otherwise is not ours.
     let root = crate::cgroups::mountpoint().ok()?;
-    (dir.is_absolute() && dir.starts_with(&root) && dir != root).then_some((Cgroup { dir }, origin))
+    let path = Path::new("/").join(dir.strip_prefix(&root).ok()?);
+    Some((Cgroup::recorded(&path, &dir).ok()?, origin))
 }
 
 /// A dir without state.json (the caller holds its lock): create died before it cloned the init

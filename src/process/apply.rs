@@ -66,9 +66,10 @@ pub fn prepare<'a>(
     nix::sys::stat::umask(Mode::from_bits_truncate(umask));
 
     let program = exec::find_program(process)?;
-    // Refused here so that `create` reports it (CVE-2019-5736), and checked again before execve.
-    guard.check_exec(&program)?;
+    // Refused here so that `create` reports it (CVE-2019-5736), and checked again before execve:
+    // the answer found as the user, if it differs from the one checked above.
     if checked.as_ref() != Some(&program) {
+        guard.check_exec(&program)?;
         exec::check_in_root(&program)?;
     }
     Ok(Prepared {
@@ -129,12 +130,7 @@ fn with_home(process: &Process) -> Result<Vec<String>> {
         return Ok(env);
     }
     let uid = process.user().uid().to_string();
-    let root = nix::fcntl::open(
-        "/",
-        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .context("opening the container's root")?;
+    let root = exec::open_root()?;
     let passwd = crate::rootfs::resolve::read_regular(
         std::os::fd::AsFd::as_fd(&root),
         std::path::Path::new("/etc/passwd"),

@@ -91,6 +91,16 @@ pub fn find_program(p: &Process) -> Result<CString> {
         .context("process.args[0]: contains NUL")
 }
 
+/// An O_PATH fd of `/` as this process sees it: the container's root, once it is entered.
+pub fn open_root() -> Result<std::os::fd::OwnedFd> {
+    nix::fcntl::open(
+        "/",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("opening the container's root")
+}
+
 /// Refuses a program path that leaves the container's root or passes through a magic link
 /// (/proc/self/fd/N/.., /proc/<pid>/root: CVE-2024-21626): the kernel's own lookup at execve
 /// would follow them, openat2's RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS does not.
@@ -103,12 +113,7 @@ pub fn check_in_root(program: &CStr) -> Result<()> {
             .context("process.args[0]: getcwd")?
             .join(path)
     };
-    let root = nix::fcntl::open(
-        "/",
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .context("opening the container's root")?;
+    let root = open_root()?;
     let resolved = crate::rootfs::resolve::open(root.as_fd(), &abs, OFlag::O_PATH)
         .with_context(|| {
             format!(

@@ -324,12 +324,7 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     }
 
     if let Some(sock) = a.console {
-        let root = open(
-            "/",
-            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .context("opening the container's root")?;
+        let root = super::exec::open_root()?;
         let size = console::size(a.process)?;
         let (master, peer) = console::open_pty(root.as_fd(), size)?;
         console::send_master(sock, &master)?;
