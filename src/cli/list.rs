@@ -14,20 +14,22 @@ pub struct Args {
 
 pub fn run(root: &Path, a: Args) -> Result<i32> {
     let mut rows = Vec::new();
+    // Read once for every row's OWNER.
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     for id in crate::container::list_ids(root)? {
         let dir = root.join(&id);
         match crate::container::Container::peek(root, &id) {
             Ok(st) => {
                 let status = st.status(&dir);
                 let mut row = st.public(status);
-                row["owner"] = owner(&dir).into();
+                row["owner"] = owner(&dir, &passwd).into();
                 rows.push(row);
             }
             // Shown, not hidden: `delete -f` can still remove it (through its cgroup record).
             Err(e) => {
                 crate::logging::warn(&format!("{e:#}"));
                 let mut row = crate::container::State::unreadable(&id);
-                row["owner"] = owner(&dir).into();
+                row["owner"] = owner(&dir, &passwd).into();
                 rows.push(row);
             }
         }
@@ -88,12 +90,11 @@ fn table<const N: usize>(rows: &[[String; N]]) -> String {
 }
 
 /// The owner of a container, as runc shows it: the user name of the state dir's owner from the
-/// host's /etc/passwd, or `#uid` when that uid has no name.
-fn owner(dir: &Path) -> String {
+/// host's /etc/passwd (`passwd`), or `#uid` when that uid has no name.
+fn owner(dir: &Path, passwd: &str) -> String {
     let Ok(uid) = std::fs::metadata(dir).map(|m| m.uid()) else {
         return String::new();
     };
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     passwd
         .lines()
         .find_map(|l| {
