@@ -728,3 +728,23 @@ fn losing_concurrent_deletes_say_does_not_exist() {
         assert_no_residue(&h, &b, &id);
     }
 }
+
+#[test]
+fn systemd_cgroup_without_systemd_is_one_line_and_no_residue() {
+    if std::path::Path::new("/run/systemd/system").exists() {
+        // tests/systemd_cgroup.rs covers the driver where systemd runs.
+        skip("systemd runs on this host: this test is about a host without it");
+        return;
+    }
+    let h = Hull::new();
+    let b = sleeping_bundle();
+    for cmd in ["create", "run"] {
+        let id = h.id(cmd);
+        let out = h.run(&["--systemd-cgroup", cmd, "-b", b.path_str(), &id]);
+        assert_one_line_error(
+            &out,
+            "--systemd-cgroup: systemd is not running on this host",
+        );
+        assert_no_residue(&h, &b, &id);
+    }
+}

@@ -107,7 +107,8 @@ fn features_validate_against_the_schema() {
     }
     assert_eq!(cg["v2"], true);
     assert_eq!(cg["v1"], false);
-    assert_eq!(cg["systemd"], false);
+    assert_eq!(cg["systemd"], true);
+    assert_eq!(cg["systemdUser"], false);
 
     let sc = &l["seccomp"];
     assert!(enabled(sc, "linux.seccomp"));

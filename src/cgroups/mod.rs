@@ -12,6 +12,7 @@ pub mod memory;
 pub mod misc;
 pub mod resources;
 pub mod stats;
+pub mod systemd;
 pub mod unified;
 
 use anyhow::{Context, Result, bail};
@@ -79,22 +80,27 @@ fn clean(p: &Path) -> PathBuf {
 /// them with the host, and its delete would kill whatever else lives in them.
 pub fn container_path(cgroups_path: Option<&Path>, id: &str) -> Result<PathBuf> {
     let path = resolve_path(cgroups_path, id)?;
+    refuse_shared(&path, cgroups_path.unwrap_or(Path::new("")))?;
+    Ok(path)
+}
+
+/// Refuses the root and the cgroups that hold hull itself, for `given` (the cgroupsPath as the
+/// config spells it) resolved to `path`.
+pub fn refuse_shared(path: &Path, given: &Path) -> Result<()> {
     if path == Path::new("/") {
         bail!(
-            "linux.cgroupsPath: {:?} resolves to the root of the cgroup hierarchy, which a container cannot own",
-            cgroups_path.unwrap_or(Path::new(""))
+            "linux.cgroupsPath: {given:?} resolves to the root of the cgroup hierarchy, which a container cannot own"
         );
     }
     let own = own_cgroup()?;
-    if own.starts_with(&path) {
+    if own.starts_with(path) {
         bail!(
-            "linux.cgroupsPath: {:?} resolves to {}, which holds hull's own cgroup {}",
-            cgroups_path.unwrap_or(Path::new("")),
+            "linux.cgroupsPath: {given:?} resolves to {}, which holds hull's own cgroup {}",
             path.display(),
             own.display()
         );
     }
-    Ok(path)
+    Ok(())
 }
 
 fn resolve_path(cgroups_path: Option<&Path>, id: &str) -> Result<PathBuf> {
@@ -146,6 +152,40 @@ impl Cgroup {
                 "linux.cgroupsPath: cgroup {} is already in use by other processes",
                 self.dir.display()
             );
+        }
+        Ok(())
+    }
+
+    /// The systemd driver's half of `create`, before the unit exists: the resources are valid
+    /// and every controller they need is available at the root (systemd enables them on the
+    /// way down to a delegated unit; `check_leaf` confirms it once the unit is there).
+    pub fn check(&self, res: Option<&oci_spec::runtime::LinuxResources>) -> Result<()> {
+        if let Some(r) = res {
+            resources::validate(r)?;
+        }
+        let root = mountpoint()?;
+        let available = read_controllers(&root.join("cgroup.controllers"));
+        for (c, field) in resources::requirements(res) {
+            if !available.iter().any(|a| a == c) {
+                bail!(
+                    "{field}: the {c} controller is not available in this host's cgroup v2 hierarchy ({}) — the limit cannot be enforced",
+                    root.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Every controller the resources need is enabled for this cgroup.
+    pub fn check_leaf(&self, res: Option<&oci_spec::runtime::LinuxResources>) -> Result<()> {
+        let have = read_controllers(&self.dir.join("cgroup.controllers"));
+        for (c, field) in resources::requirements(res) {
+            if !have.iter().any(|h| h == c) {
+                bail!(
+                    "{field}: the {c} controller could not be enabled for {} (a parent cgroup may hold processes)",
+                    self.dir.display()
+                );
+            }
         }
         Ok(())
     }
@@ -219,16 +259,7 @@ impl Cgroup {
         }
         // Enabling can fail (a parent that holds processes, a threaded subtree): say which
         // limit that breaks rather than failing later on a missing file.
-        let have = read_controllers(&self.dir.join("cgroup.controllers"));
-        for (c, field) in &needed {
-            if !have.iter().any(|h| h == c) {
-                bail!(
-                    "{field}: the {c} controller could not be enabled for {} (a parent cgroup may hold processes)",
-                    self.dir.display()
-                );
-            }
-        }
-        Ok(())
+        self.check_leaf(res)
     }
 
     /// Resource statistics in runc's `events --stats` shape.

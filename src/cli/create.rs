@@ -31,6 +31,7 @@ impl Args {
     pub fn options<'a>(
         &'a self,
         root: &'a Path,
+        systemd: bool,
         console_relay: Option<std::os::fd::BorrowedFd<'a>>,
         stdio: [Option<std::os::fd::BorrowedFd<'a>>; 3],
     ) -> crate::container::create::Options<'a> {
@@ -43,13 +44,14 @@ impl Args {
             no_pivot: self.no_pivot,
             no_new_keyring: self.no_new_keyring,
             preserve_fds: self.preserve_fds,
+            systemd,
             console_relay,
             stdio,
         }
     }
 }
 
-pub fn run(root: &Path, a: Args) -> Result<i32> {
-    crate::container::create::create(&a.options(root, None, [None, None, None]))?;
+pub fn run(root: &Path, a: Args, systemd: bool) -> Result<i32> {
+    crate::container::create::create(&a.options(root, systemd, None, [None, None, None]))?;
     Ok(0)
 }

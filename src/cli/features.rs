@@ -176,7 +176,7 @@ pub fn features() -> Value {
             "cgroup": {
                 "v1": false,
                 "v2": true,
-                "systemd": false,
+                "systemd": true,
                 "systemdUser": false,
                 "rdma": false,
             },

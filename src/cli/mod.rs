@@ -137,9 +137,6 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         println!("spec: {}", oci_spec::runtime::VERSION);
         return Ok(0);
     }
-    if cli.systemd_cgroup {
-        anyhow::bail!("--systemd-cgroup: not supported yet (hull manages cgroup v2 directly)");
-    }
     let root = &cli.root;
     let Some(cmd) = cli.command else {
         // As runc: no command means the help, on stdout, and success.
@@ -148,12 +145,12 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         return Ok(0);
     };
     match cmd {
-        Command::Create(a) => create::run(root, a),
+        Command::Create(a) => create::run(root, a, cli.systemd_cgroup),
         Command::Start(a) => start::run(root, a),
         Command::State(a) => state::run(root, a),
         Command::Kill(a) => kill::run(root, a),
         Command::Delete(a) => delete::run(root, a),
-        Command::Run(a) => run::run(root, a),
+        Command::Run(a) => run::run(root, a, cli.systemd_cgroup),
         Command::List(a) => list::run(root, a),
         Command::Spec(a) => spec::run(a),
         Command::Exec(a) => exec::run(root, a),

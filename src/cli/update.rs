@@ -218,7 +218,16 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
         serde_path_to_error::deserialize(merged.clone())
             .map_err(|e| anyhow::anyhow!("linux.resources.{}: {}", e.path(), e.inner()))?;
     let cg = c.cgroup()?;
-    cg.prepare_update(&res)?;
+    match &c.state.systemd_unit {
+        // systemd owns the slices above the unit: it enables what a new property needs, and
+        // re-applies the properties on daemon-reload, so they are set before the files.
+        Some(unit) => {
+            cg.check(Some(&res))?;
+            crate::cgroups::systemd::update(unit, &res)?;
+            cg.check_leaf(Some(&res))?;
+        }
+        None => cg.prepare_update(&res)?,
+    }
     cg.update(&res)?;
     // Save what is now in force, so that a later update merges over it.
     let cfg = &mut c.state.config;

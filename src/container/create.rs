@@ -22,6 +22,8 @@ pub struct Options<'a> {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// `--systemd-cgroup`: the cgroup is a transient systemd unit (cgroups::systemd).
+    pub systemd: bool,
     /// `run` in the foreground relays the terminal itself: the init sends the pty master to
     /// this connected socket when process.terminal is true (and --console-socket is not given).
     pub console_relay: Option<BorrowedFd<'a>>,
@@ -68,7 +70,21 @@ pub fn create(o: &Options) -> Result<Created> {
         _ => {}
     }
     let linux = spec.linux().as_ref();
-    let ns = namespaces::plan(linux)?;
+    let mut ns = namespaces::plan(linux)?;
+    let unit = match o.systemd {
+        true => {
+            cgroups::systemd::require_running()?;
+            let given = linux.and_then(|l| l.cgroups_path().as_deref());
+            let given = given.map(|p| p.to_string_lossy().into_owned());
+            let unit = cgroups::systemd::unit::parse(given.as_deref(), o.id)?;
+            cgroups::refuse_shared(&unit.path, Path::new(given.as_deref().unwrap_or("")))?;
+            // The init is cloned outside its cgroup (systemd puts it there): a cgroup namespace
+            // made at the clone would be rooted in the wrong place.
+            ns.defer_cgroup_ns();
+            Some(unit)
+        }
+        false => None,
+    };
     let console = match (terminal, o.console_socket, o.console_relay) {
         (true, Some(p), _) => Some(OwnedFd::from(
             crate::unix_path::connect(p).context("--console-socket")?,
@@ -87,7 +103,10 @@ pub fn create(o: &Options) -> Result<Created> {
     crate::notify::make_dir(&dir.dir)?;
     // Seccomp compiled (or read from the cache under the root), listener connected, LSM checked.
     let security = crate::security::Prepared::new(&spec, o.root)?;
-    let cg_path = cgroups::container_path(linux.and_then(|l| l.cgroups_path().as_deref()), o.id)?;
+    let cg_path = match &unit {
+        Some(u) => u.path.clone(),
+        None => cgroups::container_path(linux.and_then(|l| l.cgroups_path().as_deref()), o.id)?,
+    };
     let cgroup = Cgroup::at(&cg_path)?;
     let resources = linux.and_then(|l| l.resources().as_ref());
     let mut cg_guard = CgroupGuard {
@@ -96,12 +115,22 @@ pub fn create(o: &Options) -> Result<Created> {
     };
     fault::point("create", "cgroup")?;
     // Recorded before it exists, so that `delete -f` can find it whenever create is killed.
-    super::recover::record_cgroup(&dir.dir, &cgroup)?;
-    cgroup.create(resources, &mut cg_guard.made)?;
-    fault::point("create", "cgroup limits")?;
-    cgroup.apply(resources)?;
+    super::recover::record_cgroup(&dir.dir, &cgroup, unit.as_ref().map(|u| u.name.as_str()))?;
+    // With systemd the unit (and so the cgroup) is started with the init in it, after the
+    // clone; here only what it will need is checked.
+    let cg_fd = match &unit {
+        Some(_) => {
+            cgroup.check(resources)?;
+            None
+        }
+        None => {
+            cgroup.create(resources, &mut cg_guard.made)?;
+            fault::point("create", "cgroup limits")?;
+            cgroup.apply(resources)?;
+            Some(cgroup.open_dir()?)
+        }
+    };
     fault::point("create", "exec.fifo")?;
-    let cg_fd = cgroup.open_dir()?;
 
     // 3. The fifo that holds the init between create and start. 0622: a container user of any
     //    uid may open it for writing; only root may read it.
@@ -139,6 +168,7 @@ pub fn create(o: &Options) -> Result<Created> {
         config: raw,
         creating: true,
         no_new_keyring: o.no_new_keyring,
+        systemd_unit: unit.as_ref().map(|u| u.name.clone()),
     };
 
     // 4. Clone the init straight into its namespaces and cgroup.
@@ -150,8 +180,11 @@ pub fn create(o: &Options) -> Result<Created> {
         // foreground `run` can wait for it, and a failed create reap it.
         nix::sys::prctl::set_child_subreaper(true).context("prctl(PR_SET_CHILD_SUBREAPER)")?;
     }
-    let forked = sys::clone3(ns.clone_flags.bits() as u64, Some(cg_fd.as_fd()))
-        .context("clone3 of the container init")?;
+    let forked = sys::clone3(
+        ns.clone_flags.bits() as u64,
+        cg_fd.as_ref().map(|f| f.as_fd()),
+    )
+    .context("clone3 of the container init")?;
     let (mut pid, pidfd) = match forked {
         sys::Forked::Child => {
             dir.disown();
@@ -180,6 +213,20 @@ pub fn create(o: &Options) -> Result<Created> {
     drop(security);
     let mut init_guard = InitGuard(Some((pid, pidfd)));
     state.set_init(pid);
+    // systemd's unit, with the init in it; its limits, then what systemd has no property for.
+    // (Only now: the bus connection's threads must not exist when the init is cloned.)
+    let unit_guard = match &unit {
+        Some(u) => {
+            fault::point("create", "systemd unit")?;
+            let started = cgroups::systemd::start(u, o.id, pid, resources, &cgroup)?;
+            let guard = UnitGuard(Some(started));
+            cgroup.check_leaf(resources)?;
+            fault::point("create", "cgroup limits")?;
+            cgroup.apply(resources)?;
+            Some(guard)
+        }
+        None => None,
+    };
 
     // 5. What only the parent can do for the init: id maps and oom_score_adj.
     fault::point("create", "id maps")?;
@@ -254,6 +301,7 @@ pub fn create(o: &Options) -> Result<Created> {
     fault::point("create", "release")?;
     parent_sync.send(&Msg::Created)?;
     parent_sync.expect(Msg::Detached)?;
+    std::mem::forget(unit_guard);
     std::mem::forget(init_guard);
     std::mem::forget(cg_guard);
     let container = dir.keep(state);
@@ -307,6 +355,18 @@ impl Drop for InitGuard {
         if let Some((pid, fd)) = self.0.take() {
             let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
             let _ = nix::sys::wait::waitpid(pid, None);
+        }
+    }
+}
+
+/// If create fails after systemd started the container's unit, stops it (systemd kills what is
+/// in it and removes its cgroup).
+struct UnitGuard(Option<crate::cgroups::systemd::Started>);
+
+impl Drop for UnitGuard {
+    fn drop(&mut self) {
+        if let Some(u) = self.0.take() {
+            u.stop();
         }
     }
 }

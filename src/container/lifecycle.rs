@@ -148,6 +148,14 @@ impl Container {
         }
         fault::point("delete", "cgroup")?;
         cg.remove()?;
+        if let Some(unit) = &self.state.systemd_unit {
+            // The emptied scope goes by itself; a stop (and reset-failed) makes sure that
+            // nothing of it stays listed. A bus that does not answer is no reason to keep
+            // a container whose processes and cgroup are gone.
+            if let Err(e) = crate::cgroups::systemd::stop(unit) {
+                crate::logging::warn(&format!("{e:#}"));
+            }
+        }
         fault::point("delete", "poststop hooks")?;
         let spec = self.spec()?;
         let st = self.state.public(Status::Stopped);

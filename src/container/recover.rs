@@ -25,7 +25,8 @@ pub enum Origin {
 /// Called by create before it makes the cgroup: written first, so that whatever create leaves
 /// behind when it is killed, the record of it is there. Written to a temp file and renamed,
 /// so that it is whole or absent. (No fsync: a cgroup does not outlive a reboot either.)
-pub fn record_cgroup(state_dir: &Path, cgroup: &Cgroup) -> Result<Origin> {
+/// With `--systemd-cgroup`, the unit that will own the cgroup is recorded on a third line.
+pub fn record_cgroup(state_dir: &Path, cgroup: &Cgroup, unit: Option<&str>) -> Result<Origin> {
     let origin = if cgroup.exists() {
         Origin::Joined
     } else {
@@ -36,7 +37,8 @@ pub fn record_cgroup(state_dir: &Path, cgroup: &Cgroup) -> Result<Origin> {
         Origin::Joined => "joined",
     };
     let tmp = state_dir.join(".cgroup.tmp");
-    std::fs::write(&tmp, format!("{}\n{word}\n", cgroup.dir.display()))
+    let unit = unit.map(|u| format!("{u}\n")).unwrap_or_default();
+    std::fs::write(&tmp, format!("{}\n{word}\n{unit}", cgroup.dir.display()))
         .with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, state_dir.join(RECORD))
         .with_context(|| format!("recording the cgroup in {}", state_dir.display()))?;
@@ -52,6 +54,13 @@ fn recorded_cgroup(state_dir: &Path) -> Option<(Cgroup, Origin)> {
         "joined" => Origin::Joined,
         _ => return None,
     };
+    // systemd's unit goes first: stopping it kills what is in it and removes its cgroup.
+    if let Some(unit) = lines
+        .next()
+        .filter(|u| crate::cgroups::systemd::unit::is_unit_name(u))
+    {
+        let _ = crate::cgroups::systemd::stop(unit);
+    }
     // Only what create could have made: a clean path below the cgroup2 mount's root, checked
     // as state.json's record is (Cgroup::recorded). A record that says otherwise is not ours.
     let root = crate::cgroups::mountpoint().ok()?;

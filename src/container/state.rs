@@ -57,6 +57,9 @@ pub struct State {
     /// `create --no-new-keyring`: exec'd processes keep the caller's session keyring too.
     #[serde(default)]
     pub no_new_keyring: bool,
+    /// `--systemd-cgroup`: the transient unit that is the container's cgroup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd_unit: Option<String>,
 }
 
 impl State {

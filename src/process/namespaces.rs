@@ -107,6 +107,15 @@ pub fn plan(linux: Option<&Linux>) -> Result<Plan> {
 }
 
 impl Plan {
+    /// A new cgroup namespace is made by the init once it is in its cgroup (after `Go`),
+    /// not by the clone: the namespace is rooted at the cgroup the process is in when it is made.
+    pub fn defer_cgroup_ns(&mut self) {
+        if self.clone_flags.contains(CloneFlags::CLONE_NEWCGROUP) {
+            self.clone_flags.remove(CloneFlags::CLONE_NEWCGROUP);
+            self.unshare_after_join |= CloneFlags::CLONE_NEWCGROUP;
+        }
+    }
+
     /// Parent side, before the clone.
     pub fn enter_pid_ns(&self) -> Result<()> {
         if let Some(fd) = &self.pid_join {
