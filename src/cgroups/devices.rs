@@ -56,8 +56,7 @@ impl Rule {
         self.kind == Kind::All && self.major.is_none() && self.minor.is_none() && self.access == RWM
     }
 
-    /// Reference semantics, used by the tests against the compiled program.
-    #[cfg(test)]
+    /// Reference semantics: what the compiled program decides (the tests hold it to that).
     pub fn matches(&self, kind: Kind, major: u32, minor: u32, access: u32) -> bool {
         (self.kind == Kind::All || self.kind == kind)
             && self.major.is_none_or(|m| m == major)
@@ -156,8 +155,7 @@ pub fn effective(rules: &[Rule]) -> (bool, Vec<Rule>) {
     (default, rest.iter().rev().copied().collect())
 }
 
-/// Reference decision for tests: last match wins, else the default.
-#[cfg(test)]
+/// Reference decision: last match wins, else the default.
 pub fn decide(rules: &[Rule], kind: Kind, major: u32, minor: u32, access: u32) -> bool {
     rules
         .iter()
@@ -245,6 +243,30 @@ pub fn rules_for(spec_rules: Option<&[LinuxDeviceCgroup]>) -> Result<Vec<Rule>> 
     rules.extend(parse(spec_rules.unwrap_or(&[]))?);
     rules.extend(DEFAULT_ALLOWED);
     Ok(rules)
+}
+
+/// Rootless without a cgroup, no filter can be attached: accepted only when it would change
+/// nothing, i.e. it allows every node the container gets (linux.devices; the defaults are
+/// always allowed). Anything else the user could open, they can open outside a container too.
+pub fn check_unenforced(
+    spec_rules: Option<&[LinuxDeviceCgroup]>,
+    devices: &[oci_spec::runtime::LinuxDevice],
+) -> Result<()> {
+    let rules = rules_for(spec_rules)?;
+    for (i, d) in devices.iter().enumerate() {
+        let kind = match d.typ() {
+            LinuxDeviceType::B => Kind::Block,
+            _ => Kind::Char,
+        };
+        let (major, minor) = (d.major() as u32, d.minor() as u32);
+        if !decide(&rules, kind, major, minor, RWM) {
+            bail!(
+                "linux.resources.devices: the rules deny linux.devices[{i}] ({}), which needs a device cgroup to enforce; a rootless container without a delegated cgroup has none",
+                d.path().display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Loads the program for the rules and attaches it to the cgroup at `dir`.

@@ -47,6 +47,25 @@ fn unescape(s: &str) -> String {
         .replace("\\134", "\\")
 }
 
+/// This process's cgroup directory: where a rootless container without a cgroup of its own
+/// shows its processes, and what its `/sys/fs/cgroup` binds.
+pub fn own_dir() -> Result<PathBuf> {
+    let own = own_cgroup()?;
+    Ok(mountpoint()?.join(own.strip_prefix("/").unwrap_or(&own)))
+}
+
+/// Whether creating or writing a cgroup failed for want of permission (a rootless caller
+/// outside any subtree delegated to it).
+pub fn is_denied(e: &anyhow::Error) -> bool {
+    let denied = |n: Option<i32>| matches!(n, Some(libc::EACCES | libc::EPERM | libc::EROFS));
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| denied(io.raw_os_error()))
+            || c.downcast_ref::<nix::errno::Errno>()
+                .is_some_and(|n| denied(Some(*n as i32)))
+    })
+}
+
 /// This process's cgroup v2 path (the `0::` line of /proc/self/cgroup).
 fn own_cgroup() -> Result<PathBuf> {
     let text = std::fs::read_to_string("/proc/self/cgroup").context("reading /proc/self/cgroup")?;
@@ -154,6 +173,22 @@ impl Cgroup {
             );
         }
         Ok(())
+    }
+
+    /// Whether this caller may make the cgroup: the nearest directory on its path that exists
+    /// is writable (a rootless caller may only work in a subtree delegated to it).
+    pub fn may_create(&self) -> Result<()> {
+        let mut dir = self.dir.as_path();
+        while !dir.exists() {
+            dir = dir.parent().unwrap_or(Path::new("/"));
+        }
+        nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).with_context(|| {
+            format!(
+                "{} is not writable by uid {}",
+                dir.display(),
+                nix::unistd::geteuid()
+            )
+        })
     }
 
     /// The systemd driver's half of `create`, before the unit exists: the resources are valid

@@ -32,6 +32,7 @@ impl Args {
         &'a self,
         root: &'a Path,
         systemd: bool,
+        rootless: bool,
         console_relay: Option<std::os::fd::BorrowedFd<'a>>,
         stdio: [Option<std::os::fd::BorrowedFd<'a>>; 3],
     ) -> crate::container::create::Options<'a> {
@@ -45,13 +46,20 @@ impl Args {
             no_new_keyring: self.no_new_keyring,
             preserve_fds: self.preserve_fds,
             systemd,
+            rootless,
             console_relay,
             stdio,
         }
     }
 }
 
-pub fn run(root: &Path, a: Args, systemd: bool) -> Result<i32> {
-    crate::container::create::create(&a.options(root, systemd, None, [None, None, None]))?;
+pub fn run(root: &Path, a: Args, systemd: bool, rootless: bool) -> Result<i32> {
+    crate::container::create::create(&a.options(
+        root,
+        systemd,
+        rootless,
+        None,
+        [None, None, None],
+    ))?;
     Ok(0)
 }

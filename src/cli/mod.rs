@@ -22,6 +22,18 @@ use std::path::PathBuf;
 
 pub const DEFAULT_ROOT: &str = "/run/hull";
 
+use crate::container::rootless::Flag as Rootless;
+
+/// `--root`, or the default for this caller.
+fn default_root(root: Option<PathBuf>, rootless: Rootless) -> anyhow::Result<PathBuf> {
+    match root {
+        Some(r) => Ok(r),
+        None => {
+            crate::container::rootless::default_root(crate::container::rootless::detect(rootless))
+        }
+    }
+}
+
 /// `hull [--root DIR] state ID`, exactly: the call engines make most often (containerd's shim
 /// asks for the state at every turn). It skips building clap's parser, a measurable share of so
 /// short a command; any other form of the same call goes through clap and means the same.
@@ -40,13 +52,17 @@ fn state_fast_path(args: &[std::ffi::OsString]) -> Option<(PathBuf, state::Args)
         .map(|a| a.to_str())
         .collect::<Option<_>>()?;
     let (root, rest) = match args.as_slice() {
-        ["--root", root, rest @ ..] => (*root, rest),
-        [first, rest @ ..] if first.starts_with("--root=") => (&first[7..], rest),
-        rest => (DEFAULT_ROOT, rest),
+        ["--root", root, rest @ ..] => (Some(*root), rest),
+        [first, rest @ ..] if first.starts_with("--root=") => (Some(&first[7..]), rest),
+        rest => (None, rest),
     };
     match rest {
-        ["state", id] if !root.is_empty() && !id.is_empty() && !id.starts_with('-') => {
-            Some((PathBuf::from(root), state::Args { id: id.to_string() }))
+        ["state", id] if root != Some("") && !id.is_empty() && !id.starts_with('-') => {
+            let root = match root {
+                Some(r) => PathBuf::from(r),
+                None => default_root(None, Rootless::Auto).ok()?,
+            };
+            Some((root, state::Args { id: id.to_string() }))
         }
         _ => None,
     }
@@ -59,9 +75,18 @@ fn state_fast_path(args: &[std::ffi::OsString]) -> Option<(PathBuf, state::Args)
     disable_version_flag = true
 )]
 pub struct Cli {
-    /// Root directory for container state.
-    #[arg(long, global = true, default_value = DEFAULT_ROOT)]
-    pub root: PathBuf,
+    /// Root directory for container state (default /run/hull; $XDG_RUNTIME_DIR/hull rootless).
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
+    /// Whether hull runs rootless: true, false, or auto (not root, or in a user namespace).
+    /// Before the command only, as with runc: `spec --rootless` is spec's own flag.
+    #[arg(
+        long = "rootless",
+        id = "rootless_mode",
+        value_enum,
+        default_value = "auto"
+    )]
+    pub rootless: Rootless,
     /// Write the log to this file instead of stderr.
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,
@@ -137,7 +162,8 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         println!("spec: {}", oci_spec::runtime::VERSION);
         return Ok(0);
     }
-    let root = &cli.root;
+    let rootless = crate::container::rootless::detect(cli.rootless);
+    let root = &default_root(cli.root, cli.rootless)?;
     let Some(cmd) = cli.command else {
         // As runc: no command means the help, on stdout, and success.
         use clap::CommandFactory;
@@ -145,12 +171,12 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         return Ok(0);
     };
     match cmd {
-        Command::Create(a) => create::run(root, a, cli.systemd_cgroup),
+        Command::Create(a) => create::run(root, a, cli.systemd_cgroup, rootless),
         Command::Start(a) => start::run(root, a),
         Command::State(a) => state::run(root, a),
         Command::Kill(a) => kill::run(root, a),
         Command::Delete(a) => delete::run(root, a),
-        Command::Run(a) => run::run(root, a, cli.systemd_cgroup),
+        Command::Run(a) => run::run(root, a, cli.systemd_cgroup, rootless),
         Command::List(a) => list::run(root, a),
         Command::Spec(a) => spec::run(a),
         Command::Exec(a) => exec::run(root, a),

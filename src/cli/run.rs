@@ -20,7 +20,7 @@ pub struct Args {
     pub create: super::create::Args,
 }
 
-pub fn run(root: &Path, a: Args, systemd: bool) -> Result<i32> {
+pub fn run(root: &Path, a: Args, systemd: bool, rootless: bool) -> Result<i32> {
     // runc's rule: a console socket is only for a detached terminal; in the foreground hull
     // allocates the pty itself (through `relay`) and relays its own stdio.
     if !a.detach && a.create.console_socket.is_some() {
@@ -42,6 +42,7 @@ pub fn run(root: &Path, a: Args, systemd: bool) -> Result<i32> {
     let created = crate::container::create::create(&a.create.options(
         root,
         systemd,
+        rootless,
         relay.as_ref().map(|(_, theirs)| theirs.as_fd()),
         [0, 1, 2].map(|i| theirs[i].as_ref().map(|f| f.as_fd())),
     ))?;

@@ -24,6 +24,8 @@ pub struct Options<'a> {
     pub preserve_fds: u32,
     /// `--systemd-cgroup`: the cgroup is a transient systemd unit (cgroups::systemd).
     pub systemd: bool,
+    /// Rootless (container::rootless): no cgroup unless one is delegated, own-id maps.
+    pub rootless: bool,
     /// `run` in the foreground relays the terminal itself: the init sends the pty master to
     /// this connected socket when process.terminal is true (and --console-socket is not given).
     pub console_relay: Option<BorrowedFd<'a>>,
@@ -71,6 +73,11 @@ pub fn create(o: &Options) -> Result<Created> {
     }
     let linux = spec.linux().as_ref();
     let mut ns = namespaces::plan(linux)?;
+    if o.rootless && super::rootless::unprivileged() && !ns.user {
+        bail!(
+            "linux.namespaces: a rootless container needs a user namespace (`hull spec --rootless` makes one)"
+        );
+    }
     let unit = match o.systemd {
         true => {
             cgroups::systemd::require_running()?;
@@ -118,17 +125,36 @@ pub fn create(o: &Options) -> Result<Created> {
     super::recover::record_cgroup(&dir.dir, &cgroup, unit.as_ref().map(|u| u.name.as_str()))?;
     // With systemd the unit (and so the cgroup) is started with the init in it, after the
     // clone; here only what it will need is checked.
+    let mut own_cgroup = true;
     let cg_fd = match &unit {
         Some(_) => {
             cgroup.check(resources)?;
             None
         }
-        None => {
-            cgroup.create(resources, &mut cg_guard.made)?;
-            fault::point("create", "cgroup limits")?;
-            cgroup.apply(resources)?;
-            Some(cgroup.open_dir()?)
-        }
+        None => match cgroup
+            .may_create()
+            .and_then(|()| cgroup.create(resources, &mut cg_guard.made))
+        {
+            // Rootless outside any subtree delegated to the caller: no cgroup, which is only
+            // acceptable for a config that asks for no limit.
+            Err(e) if o.rootless && cgroups::is_denied(&e) => {
+                super::rootless::check_no_cgroup(resources, linux, &e)?;
+                own_cgroup = false;
+                None
+            }
+            r => {
+                r?;
+                fault::point("create", "cgroup limits")?;
+                cgroup.apply(resources)?;
+                Some(cgroup.open_dir()?)
+            }
+        },
+    };
+    // What the container's /sys/fs/cgroup shows where it cannot mount its own (a user
+    // namespace without a cgroup namespace): its cgroup, or without one the caller's.
+    let visible_cgroup = match own_cgroup {
+        true => cgroup.dir.clone(),
+        false => cgroups::own_dir()?,
     };
     fault::point("create", "exec.fifo")?;
 
@@ -163,8 +189,12 @@ pub fn create(o: &Options) -> Result<Created> {
             .into_iter()
             .collect(),
         init_start: 0,
-        cgroup: cg_path,
-        cgroup_dir: cgroup.dir.clone(),
+        cgroup: if own_cgroup { cg_path } else { PathBuf::new() },
+        cgroup_dir: if own_cgroup {
+            cgroup.dir.clone()
+        } else {
+            PathBuf::new()
+        },
         config: raw,
         creating: true,
         no_new_keyring: o.no_new_keyring,
@@ -196,7 +226,7 @@ pub fn create(o: &Options) -> Result<Created> {
                 ns: &ns,
                 state_dir: &state_dir,
                 console_socket: console.as_ref(),
-                cgroup_dir: cgroup.dir.clone(),
+                cgroup_dir: visible_cgroup,
                 no_pivot: o.no_pivot,
                 session_keyring: state.session_keyring(),
                 preserve_fds: o.preserve_fds + listen_fds,

@@ -95,6 +95,9 @@ impl Container {
         if status == Status::Stopped {
             bail!("container not running");
         }
+        if all && !self.state.has_cgroup() {
+            return self.kill_pid_ns(sig);
+        }
         if all {
             let cg = self.cgroup()?;
             if sig == Signal::SIGKILL {
@@ -127,6 +130,9 @@ impl Container {
                 self.state.id,
                 s.as_str()
             ),
+        }
+        if !self.state.has_cgroup() {
+            return self.delete_without_cgroup(status);
         }
         let cg = self.cgroup()?;
         fault::point("delete", "kill")?;
@@ -165,6 +171,56 @@ impl Container {
             &st,
         );
         fault::point("delete", "state dir")?;
+        std::fs::remove_dir_all(&self.dir)
+            .with_context(|| format!("removing {}", self.dir.display()))
+    }
+}
+
+impl Container {
+    /// `kill --all` of a rootless container without a cgroup: every process in the container's
+    /// own pid namespace (which the kernel empties once the init dies, too).
+    fn kill_pid_ns(&self, sig: Signal) -> Result<()> {
+        let ns = |pid: &str| std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok();
+        let theirs = ns(&self.state.pid.to_string()).context("container not running")?;
+        if Some(&theirs) == ns("self").as_ref() {
+            bail!(
+                "kill --all: the container has no cgroup (rootless) and shares this pid namespace, so its processes cannot be told apart; signal its init instead"
+            );
+        }
+        let dir = std::fs::read_dir("/proc").context("listing /proc")?;
+        for e in dir.flatten() {
+            let name = e.file_name();
+            let Some(pid) = name
+                .to_str()
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            else {
+                continue;
+            };
+            if ns(pid).as_ref() == Some(&theirs)
+                && let Ok(p) = pid.parse::<i32>()
+            {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), sig);
+            }
+        }
+        Ok(())
+    }
+
+    /// `delete` of a rootless container without a cgroup: its init is killed (and with it the
+    /// rest of its pid namespace) and waited for, then the hooks and the state go.
+    fn delete_without_cgroup(self, status: Status) -> Result<()> {
+        if status != Status::Stopped
+            && let Some(fd) = self.state.init_pidfd()
+        {
+            let _ = crate::sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+            wait_exit(&fd, self.state.pid, Duration::from_secs(10))?;
+        }
+        let spec = self.spec()?;
+        let st = self.state.public(Status::Stopped);
+        hooks::run_all_warn(
+            "poststop",
+            spec.hooks().as_ref().and_then(|h| h.poststop().as_ref()),
+            &st,
+        );
         std::fs::remove_dir_all(&self.dir)
             .with_context(|| format!("removing {}", self.dir.display()))
     }

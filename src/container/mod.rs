@@ -4,6 +4,7 @@ pub mod fault;
 pub mod id;
 mod lock;
 pub mod recover;
+pub mod rootless;
 pub mod state;
 
 pub use state::{State, Status};

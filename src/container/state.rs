@@ -110,7 +110,8 @@ impl State {
         if dir.join(super::FIFO).exists() {
             return Status::Created;
         }
-        if let Ok(cg) = self.cgroup_handle()
+        if self.has_cgroup()
+            && let Ok(cg) = self.cgroup_handle()
             && cg.frozen()
         {
             return Status::Paused;
@@ -137,7 +138,19 @@ impl State {
     /// The container's cgroup, for an operation that kills, freezes or removes it: only after
     /// the recorded fields are checked to be a container cgroup inside the v2 mount.
     pub fn owned_cgroup(&self) -> anyhow::Result<crate::cgroups::Cgroup> {
+        if !self.has_cgroup() {
+            anyhow::bail!(
+                "container {:?} has no cgroup (rootless, and no cgroup was delegated to its user): it cannot be frozen, listed, limited or measured",
+                self.id
+            );
+        }
         crate::cgroups::Cgroup::recorded(&self.cgroup, &self.cgroup_dir)
+    }
+
+    /// False for a rootless container that runs without a cgroup (create found none it may
+    /// make).
+    pub fn has_cgroup(&self) -> bool {
+        !self.cgroup.as_os_str().is_empty()
     }
 
     /// A pidfd of the init, or None when it is gone. The start time is checked after the pidfd

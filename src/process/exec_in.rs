@@ -105,18 +105,32 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
 
     // The cgroup: the container's (or a sub-cgroup); a frozen one is joined only after the
     // child is ready, or the child would freeze before it can report.
-    let cgroup = container.cgroup()?;
-    let cg_dir = match o.sub_cgroup {
-        Some(sub) => sub_cgroup(&cgroup.dir, sub)?,
-        None => cgroup.dir.clone(),
+    // A rootless container without a cgroup of its own has none to join.
+    let cg_dir = match container.state.has_cgroup() {
+        true => {
+            let cgroup = container.cgroup()?;
+            Some(match o.sub_cgroup {
+                Some(sub) => sub_cgroup(&cgroup.dir, sub)?,
+                None => cgroup.dir.clone(),
+            })
+        }
+        false if o.sub_cgroup.is_some() => {
+            bail!("--cgroup: the container has no cgroup (rootless, without a delegated one)")
+        }
+        false => None,
     };
     let paused = status == Status::Paused;
-    let cg_fd = open(
-        &cg_dir,
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .with_context(|| format!("opening cgroup {}", cg_dir.display()))?;
+    let cg_fd = cg_dir
+        .as_ref()
+        .map(|d| {
+            open(
+                d,
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .with_context(|| format!("opening cgroup {}", d.display()))
+        })
+        .transpose()?;
 
     let (console_ours, console_theirs) = match (terminal, o.console_socket) {
         (true, Some(p)) => (
@@ -155,12 +169,24 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
         Mode::empty(),
     )
     .context("opening our own pid namespace")?;
+    // A rootless caller may not join a pid namespace that the container's user namespace owns
+    // before it has joined that user namespace, which only the child does: the child then
+    // joins both and forks once more into the pid namespace (as create does for a user
+    // namespace joined by path), and we adopt the grandchild as a subreaper.
+    let mut fork_in_child = false;
     if join_pid {
-        setns(pidfd.as_fd(), CloneFlags::CLONE_NEWPID)
-            .context("joining the container's pid namespace")?;
+        match setns(pidfd.as_fd(), CloneFlags::CLONE_NEWPID) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::EPERM) if ns_flags.contains(CloneFlags::CLONE_NEWUSER) => {
+                fork_in_child = true;
+                nix::sys::prctl::set_child_subreaper(true)
+                    .context("prctl(PR_SET_CHILD_SUBREAPER)")?;
+            }
+            Err(e) => return Err(e).context("joining the container's pid namespace"),
+        }
     }
-    let forked = sys::clone3(0, (!paused).then_some(cg_fd.as_fd()));
-    if join_pid && !matches!(forked, Ok(sys::Forked::Child)) {
+    let forked = sys::clone3(0, cg_fd.as_ref().filter(|_| !paused).map(|f| f.as_fd()));
+    if join_pid && !fork_in_child && !matches!(forked, Ok(sys::Forked::Child)) {
         // Only the child was to be born in the container's pid namespace.
         setns(own_pid_ns.as_fd(), CloneFlags::CLONE_NEWPID)
             .context("returning to our own pid namespace")?;
@@ -175,6 +201,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
                 pidfd: &pidfd,
                 init_pid,
                 ns_flags,
+                fork_in_child,
                 console: console_theirs.as_ref(),
                 stdio: [0, 1, 2].map(|i| stdio_theirs[i].as_ref().map(|f| f.as_fd())),
                 preserve_fds,
@@ -190,17 +217,34 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     drop(stdio_theirs);
     // The child has its own copy of a seccomp listener connection; ours must not keep it open.
     drop(security);
-    let guard = ChildGuard(Some(pid));
+    let mut pid = pid;
+    let mut guard = ChildGuard(Some(pid));
 
-    match parent_sync.recv()? {
-        Some(Msg::Ready) => {}
-        Some(Msg::Error(e)) => bail!("{e}"),
-        Some(other) => bail!("unexpected message from the exec'd process: {other:?}"),
-        None => bail!("the exec'd process exited before it was ready"),
+    // The grandchild's Ready may overtake its parent's Forked: wait for both.
+    let (mut ready, mut handed_over) = (false, !fork_in_child);
+    while !(ready && handed_over) {
+        match parent_sync
+            .recv_with_fds()?
+            .map(|(m, fds)| (m, fds.into_iter().next()))
+        {
+            Some((Msg::Forked, Some(grandchild))) if !handed_over => {
+                let next = sys::pidfd_pid(grandchild.as_fd())?;
+                // Reaping the child makes the grandchild ours (we are its subreaper).
+                nix::sys::wait::waitpid(pid, None)
+                    .context("waiting for the exec'd process to hand over to its child")?;
+                pid = next;
+                guard.0 = Some(pid);
+                handed_over = true;
+            }
+            Some((Msg::Ready, _)) if !ready => ready = true,
+            Some((Msg::Error(e), _)) => bail!("{e}"),
+            Some((other, _)) => bail!("unexpected message from the exec'd process: {other:?}"),
+            None => bail!("the exec'd process exited before it was ready"),
+        }
     }
     fault::point("exec", "ready")?;
-    if paused {
-        let procs = cg_dir.join("cgroup.procs");
+    if let Some(dir) = cg_dir.as_ref().filter(|_| paused) {
+        let procs = dir.join("cgroup.procs");
         std::fs::write(&procs, pid.to_string())
             .with_context(|| format!("moving the exec'd process into {}", procs.display()))?;
     }
@@ -276,6 +320,8 @@ struct ChildArgs<'a> {
     pidfd: &'a OwnedFd,
     init_pid: i32,
     ns_flags: CloneFlags,
+    /// Join the pid namespace here (after the user namespace) and fork into it.
+    fork_in_child: bool,
     console: Option<&'a OwnedFd>,
     /// Pipes for 0, 1, 2 from a foreground exec (process::stdio).
     stdio: [Option<std::os::fd::BorrowedFd<'a>>; 3],
@@ -312,6 +358,19 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     if !a.ns_flags.is_empty() {
         setns(a.pidfd.as_fd(), a.ns_flags)
             .context("joining the container's namespaces (setns through the init's pidfd)")?;
+    }
+    if a.fork_in_child {
+        setns(a.pidfd.as_fd(), CloneFlags::CLONE_NEWPID)
+            .context("joining the container's pid namespace")?;
+        match sys::clone3(0, None).context("forking into the container's pid namespace")? {
+            // The grandchild has no parent-death signal (its parent exits now); the sync
+            // socket's EOF still ends it if the exec fails.
+            sys::Forked::Child => {}
+            sys::Forked::Parent { pidfd, .. } => {
+                let sent = sync.send_with_fds(&Msg::Forked, &[pidfd.as_fd()]);
+                sys::exit_now(if sent.is_ok() { 0 } else { 1 });
+            }
+        }
     }
     // Without a mount namespace of its own the container is only chrooted: take the init's
     // root, not the host's `/`.

@@ -58,7 +58,13 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     // Die with `create` while half-built, and stay out of reach of the container (ptrace,
     // /proc/<pid>/fd, /proc/<pid>/exe → the host's hull binary: CVE-2019-5736) until execve.
     crate::sys::set_pdeathsig(libc::SIGKILL).context("prctl(PR_SET_PDEATHSIG)")?;
-    nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")?;
+    // An unprivileged parent writes our id maps through /proc/<pid>, which a non-dumpable
+    // process's files deny it: non-dumpable only once they are written (the caller's own uid
+    // is all that could reach us meanwhile).
+    let late_dumpable = a.ns.new_user && crate::container::rootless::unprivileged();
+    if !late_dumpable {
+        nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")?;
+    }
     // Nodes and directories hull creates get exactly the modes it asks for.
     nix::sys::stat::umask(Mode::empty());
     // The host's /proc and hull's own binary, captured before any namespace or rootfs can
@@ -67,6 +73,9 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
 
     // 1. Namespaces: the parent writes the id maps, then we join those given by path.
     let idmapped = sync.expect_with_fds(Msg::Go)?;
+    if late_dumpable {
+        nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")?;
+    }
     a.ns.join(sync)?;
     let hook_state = guard.init_state()?;
     if a.ns.user {

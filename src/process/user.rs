@@ -6,6 +6,9 @@ use oci_spec::runtime::{Linux, LinuxIdMapping, User};
 
 /// Parent side: writes uid_map and gid_map of the freshly cloned init.
 pub fn write_id_maps(pid: Pid, linux: &Linux) -> Result<()> {
+    if crate::container::rootless::unprivileged() {
+        return write_id_maps_unprivileged(pid, linux);
+    }
     let fmt = |maps: &Option<Vec<LinuxIdMapping>>| -> String {
         maps.iter()
             .flatten()
@@ -18,6 +21,87 @@ pub fn write_id_maps(pid: Pid, linux: &Linux) -> Result<()> {
     let gid = format!("/proc/{pid}/gid_map");
     std::fs::write(&gid, fmt(linux.gid_mappings()))
         .with_context(|| format!("linux.gidMappings: writing {gid}"))?;
+    Ok(())
+}
+
+/// An unprivileged caller may map its own uid and gid itself (the gid only once setgroups is
+/// denied, a kernel rule); any other mapping goes through the setuid helpers newuidmap and
+/// newgidmap, which check /etc/subuid and /etc/subgid.
+fn write_id_maps_unprivileged(pid: Pid, linux: &Linux) -> Result<()> {
+    let own_only = |maps: &[LinuxIdMapping], own: u32| matches!(maps, [m] if m.host_id() == own && m.size() == 1);
+    let uids = linux.uid_mappings().as_deref().unwrap_or(&[]);
+    let gids = linux.gid_mappings().as_deref().unwrap_or(&[]);
+    let (euid, egid) = (
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    );
+    if own_only(uids, euid) {
+        let m = &uids[0];
+        let path = format!("/proc/{pid}/uid_map");
+        std::fs::write(&path, format!("{} {euid} 1\n", m.container_id()))
+            .with_context(|| format!("linux.uidMappings: writing {path}"))?;
+    } else {
+        helper(
+            "newuidmap",
+            "linux.uidMappings",
+            "/etc/subuid",
+            euid,
+            pid,
+            uids,
+        )?;
+    }
+    if own_only(gids, egid) {
+        let m = &gids[0];
+        let sg = format!("/proc/{pid}/setgroups");
+        std::fs::write(&sg, "deny").with_context(|| format!("linux.gidMappings: writing {sg}"))?;
+        let path = format!("/proc/{pid}/gid_map");
+        std::fs::write(&path, format!("{} {egid} 1\n", m.container_id()))
+            .with_context(|| format!("linux.gidMappings: writing {path}"))?;
+    } else {
+        helper(
+            "newgidmap",
+            "linux.gidMappings",
+            "/etc/subgid",
+            euid,
+            pid,
+            gids,
+        )?;
+    }
+    Ok(())
+}
+
+fn helper(
+    prog: &str,
+    field: &str,
+    ranges: &str,
+    uid: u32,
+    pid: Pid,
+    maps: &[LinuxIdMapping],
+) -> Result<()> {
+    let mut cmd = std::process::Command::new(prog);
+    cmd.arg(pid.to_string());
+    for m in maps {
+        cmd.args([
+            m.container_id().to_string(),
+            m.host_id().to_string(),
+            m.size().to_string(),
+        ]);
+    }
+    let out = match cmd.output() {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
+            "{field}: mapping more than your own id (uid {uid}) needs {prog} (Debian package uidmap) and a range for your user in {ranges}"
+        ),
+        Err(e) => return Err(e).with_context(|| format!("{field}: running {prog}")),
+    };
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr)
+            .trim()
+            .replace('\n', " ");
+        anyhow::bail!(
+            "{field}: {prog} refused the mapping (is it inside your range in {ranges}?): {why}"
+        );
+    }
     Ok(())
 }
 
@@ -39,7 +123,17 @@ pub fn switch(user: &User) -> Result<()> {
         .flatten()
         .map(|g| Gid::from_raw(*g))
         .collect();
-    setgroups(&gids).context("process.user.additionalGids: setgroups")?;
+    // A user namespace whose gid map an unprivileged caller wrote itself has setgroups denied:
+    // nothing to drop then, and nothing can be added.
+    let denied = std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
+    if denied && !gids.is_empty() {
+        anyhow::bail!(
+            "process.user.additionalGids: setgroups is denied in this user namespace (rootless, with only your own gid mapped): map a gid range with newgidmap to use supplementary groups"
+        );
+    }
+    if !denied {
+        setgroups(&gids).context("process.user.additionalGids: setgroups")?;
+    }
     let gid = Gid::from_raw(user.gid());
     setresgid(gid, gid, gid).with_context(|| format!("process.user.gid: setresgid({gid})"))?;
     nix::sys::prctl::set_keepcaps(true).context("prctl(PR_SET_KEEPCAPS)")?;
