@@ -273,59 +273,6 @@ struct ContainerdSd {
     spec: Value,
 }
 
-/// A daemon of the tests' own, run as the transient unit `unit`, stopped when the test process
-/// exits.
-fn start_daemon_unit(unit: &str, argv: &[&str]) {
-    // A unit of an earlier run that did not get to stop it.
-    let _ = host("systemctl", &["stop", unit]);
-    let mut args = vec![
-        "--quiet",
-        "--collect",
-        "--unit",
-        unit,
-        // As the engines' own units have it: the containers' scopes are made by systemd, but
-        // a daemon may still manage cgroups below its own.
-        "-p",
-        "Delegate=yes",
-        "-p",
-        "KillMode=mixed",
-    ];
-    args.extend_from_slice(argv);
-    let out = host("systemd-run", &args);
-    assert!(out.ok(), "{out}");
-    register_unit_stop(unit);
-}
-
-static DAEMON_UNITS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-
-extern "C" fn stop_daemon_units() {
-    let units = DAEMON_UNITS.lock().map(|u| u.clone()).unwrap_or_default();
-    for unit in units {
-        // --no-block: the test process is exiting; systemd finishes the stop.
-        let _ = std::process::Command::new("systemctl")
-            .args(["stop", "--no-block", &unit])
-            .status();
-    }
-}
-
-fn register_unit_stop(unit: &str) {
-    let mut units = DAEMON_UNITS.lock().unwrap_or_else(|e| e.into_inner());
-    if units.is_empty() {
-        // SAFETY (test): registers a plain function with no captured state.
-        unsafe { libc::atexit(stop_daemon_units) };
-    }
-    units.push(unit.to_string());
-}
-
-/// A unit's journal, for a daemon that did not come up.
-fn journal(unit: &str) -> String {
-    host(
-        "journalctl",
-        &["-u", unit, "--no-pager", "-n", "30", "-o", "cat"],
-    )
-    .stdout
-}
-
 fn containerd_sd() -> Option<&'static ContainerdSd> {
     if !require_systemd() || !engine_can_run("containerd") {
         return None;
@@ -339,6 +286,7 @@ impl ContainerdSd {
 
     fn start() -> ContainerdSd {
         let dir = PathBuf::from("/run/hull-containerd-sd");
+        // The daemon of an earlier run that did not get to stop it.
         let _ = host("systemctl", &["stop", Self::UNIT]);
         umount_all_under(&dir);
         let _ = std::fs::remove_dir_all(&dir);
@@ -588,6 +536,7 @@ impl Docker {
     /// containers have no network. Its cgroup driver is left at the default.
     fn start() -> Docker {
         let dir = PathBuf::from("/run/hull-docker");
+        // The daemon of an earlier run that did not get to stop it.
         let _ = host("systemctl", &["stop", Self::UNIT]);
         umount_all_under(&dir);
         let _ = std::fs::remove_dir_all(&dir);

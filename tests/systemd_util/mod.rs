@@ -63,6 +63,57 @@ pub fn daemon_reload() {
     assert!(out.ok(), "{out}");
 }
 
+/// Starts a daemon of the tests' own as the transient unit `unit` (which must not be running:
+/// stop one left by an earlier run first), to be stopped when the test process exits.
+pub fn start_daemon_unit(unit: &str, argv: &[&str]) {
+    let mut args = vec![
+        "--quiet",
+        "--collect",
+        "--unit",
+        unit,
+        // As the engines' own units have it: the containers' scopes are made by systemd, but
+        // a daemon may still manage cgroups below its own.
+        "-p",
+        "Delegate=yes",
+        "-p",
+        "KillMode=mixed",
+    ];
+    args.extend_from_slice(argv);
+    let out = host("systemd-run", &args);
+    assert!(out.ok(), "{out}");
+    register_unit_stop(unit);
+}
+
+static DAEMON_UNITS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+extern "C" fn stop_daemon_units() {
+    let units = DAEMON_UNITS.lock().map(|u| u.clone()).unwrap_or_default();
+    for unit in units {
+        // --no-block: the test process is exiting; systemd finishes the stop.
+        let _ = std::process::Command::new("systemctl")
+            .args(["stop", "--no-block", &unit])
+            .status();
+    }
+}
+
+fn register_unit_stop(unit: &str) {
+    let mut units = DAEMON_UNITS.lock().unwrap_or_else(|e| e.into_inner());
+    if units.is_empty() {
+        // SAFETY (test): registers a plain function with no captured state.
+        unsafe { libc::atexit(stop_daemon_units) };
+    }
+    units.push(unit.to_string());
+}
+
+/// A unit's journal, for a daemon that did not come up.
+pub fn journal(unit: &str) -> String {
+    host(
+        "journalctl",
+        &["-u", unit, "--no-pager", "-n", "30", "-o", "cat"],
+    )
+    .stdout
+}
+
 /// `systemctl stop UNIT`.
 pub fn stop_unit(unit: &str) {
     let out = host("systemctl", &["stop", unit]);
@@ -83,8 +134,7 @@ pub fn units_mentioning(needle: &str) -> Vec<String> {
         .collect()
 }
 
-/// The cgroup directory of `unit`, from systemd's ControlGroup property (empty while the unit
-/// has no cgroup).
+/// The directory of the cgroup a unit's ControlGroup property names.
 pub fn unit_cgroup_dir(control_group: &str) -> PathBuf {
     Path::new("/sys/fs/cgroup").join(control_group.trim_start_matches('/'))
 }
