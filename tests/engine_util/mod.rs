@@ -4,7 +4,7 @@
 
 use crate::cgroup_util::require;
 use crate::common::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub const IMAGE: &str = "localhost/hull-busybox:latest";
@@ -29,6 +29,21 @@ pub fn engine_can_run(engine: &str) -> bool {
     true
 }
 
+/// The busybox rootfs as a tar at `tar`, for an engine's image import.
+pub fn busybox_tar(tar: &Path) {
+    let out = host(
+        "tar",
+        &[
+            "-C",
+            cached_rootfs().to_str().unwrap(),
+            "-cf",
+            tar.to_str().unwrap(),
+            ".",
+        ],
+    );
+    assert!(out.ok(), "{out}");
+}
+
 pub struct Podman {
     dir: PathBuf,
     global: Vec<String>,
@@ -42,7 +57,11 @@ pub fn podman() -> Option<&'static Podman> {
         return None;
     }
     static SHARED: OnceLock<Podman> = OnceLock::new();
-    Some(SHARED.get_or_init(Podman::create))
+    // The plain test VM has no systemd, so podman's default cgroup manager cannot work there
+    // (tests/systemd_engines.rs runs podman at its default in the systemd VM).
+    Some(SHARED.get_or_init(|| {
+        Podman::create("/run/hull-podman/store", &["--cgroup-manager", "cgroupfs"])
+    }))
 }
 
 /// Held (shared) by every test using the podman store, and exclusively by one that runs a
@@ -59,17 +78,16 @@ pub fn store_exclusive() -> RwLockWriteGuard<'static, ()> {
 }
 
 impl Podman {
-    /// A fresh store holding the busybox image. It replaces the store of an earlier run.
-    fn create() -> Podman {
+    /// A fresh store in `dir` holding the busybox image, for podman with `extra` global
+    /// options. It replaces the store of an earlier run.
+    pub fn create(dir: &str, extra: &[&str]) -> Podman {
         // Podman refuses a runroot longer than 50 characters (its sockets live there).
-        let dir = PathBuf::from("/run/hull-podman/store");
+        let dir = PathBuf::from(dir);
         let s = |p: &str| dir.join(p).to_str().unwrap().to_string();
-        let global = vec![
+        let mut global: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+        global.extend([
             "--runtime".into(),
             hull_bin().to_str().unwrap().to_string(),
-            // No systemd in the VM; hull has no --systemd-cgroup yet either.
-            "--cgroup-manager".into(),
-            "cgroupfs".into(),
             "--events-backend".into(),
             "file".into(),
             "--storage-driver".into(),
@@ -80,7 +98,7 @@ impl Podman {
             s("run"),
             "--tmpdir".into(),
             s("tmp"),
-        ];
+        ]);
         let p = Podman { dir, global };
         if p.dir.exists() {
             let _ = p.run(&["rm", "-a", "-f", "-t", "0"]);
@@ -89,17 +107,7 @@ impl Podman {
         }
         std::fs::create_dir_all(&p.dir).unwrap();
         let tar = p.dir.join("rootfs.tar");
-        let out = host(
-            "tar",
-            &[
-                "-C",
-                cached_rootfs().to_str().unwrap(),
-                "-cf",
-                tar.to_str().unwrap(),
-                ".",
-            ],
-        );
-        assert!(out.ok(), "{out}");
+        busybox_tar(&tar);
         p.ok(&["import", "-q", tar.to_str().unwrap(), IMAGE]);
         p
     }
