@@ -1,51 +1,26 @@
 //! The systemd cgroup driver (`--systemd-cgroup`), on a host where systemd is PID 1 and cgroup
-//! v2 is pure: run by `integration/test` inside `integration/vm --systemd`. Elsewhere each test
-//! says why it skips, unless HULL_REQUIRE_SYSTEMD is set (in that VM), where that fails.
+//! v2 is pure: run by `integration/vm-test --systemd` (and so by integration/test). Elsewhere
+//! each test says why it skips, unless HULL_REQUIRE_SYSTEMD is set (in that VM).
 
 mod cgroup_util;
 mod common;
+mod systemd_util;
 
 use common::*;
+use systemd_util::{daemon_reload, require_systemd, units_mentioning};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// True if systemd runs here on pure cgroup v2; otherwise explains and returns false.
-fn require_systemd() -> bool {
-    let why = if !Path::new("/run/systemd/system").is_dir() {
-        Some("systemd is not running on this host".to_string())
-    } else if cgroup_util::cgroup2_root().as_deref() != Some(Path::new("/sys/fs/cgroup")) {
-        Some("not a pure cgroup v2 host".to_string())
-    } else {
-        None
-    };
-    let Some(why) = why else { return true };
-    if std::env::var_os("HULL_REQUIRE_SYSTEMD").is_some() {
-        panic!("HULL_REQUIRE_SYSTEMD is set, but {why}");
-    }
-    skip(&format!(
-        "{why} (run it with `integration/vm --systemd`, as integration/test does)"
-    ));
-    false
-}
-
-fn systemctl(args: &[&str]) -> Out {
-    host("systemctl", args)
-}
-
 /// `systemctl show -p P --value UNIT`.
 fn show(unit: &str, prop: &str) -> String {
-    systemctl(&["show", "-p", prop, "--value", unit])
-        .stdout
-        .trim()
-        .to_string()
+    systemd_util::show(unit, &[prop])
+        .remove(prop)
+        .unwrap_or_default()
 }
 
 /// Whether systemd still lists anything of `unit` (loaded, active, failed or dead).
 fn listed(unit: &str) -> bool {
-    systemctl(&["list-units", "--all", "--no-legend", "--plain"])
-        .stdout
-        .lines()
-        .any(|l| l.contains(unit))
+    !units_mentioning(unit).is_empty()
 }
 
 fn scope_dir(slice_path: &str, unit: &str) -> PathBuf {
@@ -127,7 +102,7 @@ fn scope_carries_the_limits_through_daemon_reload_and_goes_with_delete() {
     );
 
     // systemd writes its view of the unit back on daemon-reload: the same values.
-    systemctl(&["daemon-reload"]);
+    daemon_reload();
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(read(&dir, "memory.max"), "67108864");
     assert_eq!(read(&dir, "pids.max"), "20");
@@ -180,7 +155,7 @@ fn update_changes_the_properties_so_a_reload_keeps_the_new_limits() {
     assert_eq!(show(&unit, "MemoryMax"), "134217728");
     assert_eq!(show(&unit, "TasksMax"), "30");
     assert_eq!(show(&unit, "CPUQuotaPerSecUSec"), "250ms");
-    systemctl(&["daemon-reload"]);
+    daemon_reload();
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(read(&dir, "memory.max"), "134217728");
     assert_eq!(read(&dir, "pids.max"), "30");
@@ -215,7 +190,7 @@ fn a_denied_device_stays_denied_after_daemon_reload() {
         before.stderr.contains("Operation not permitted"),
         "{before}"
     );
-    systemctl(&["daemon-reload"]);
+    daemon_reload();
     std::thread::sleep(Duration::from_millis(500));
     let after = open(&h);
     assert_ne!(
