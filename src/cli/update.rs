@@ -223,7 +223,7 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
         // re-applies the properties on daemon-reload, so they are set before the files.
         Some(unit) => {
             cg.check(Some(&res))?;
-            crate::cgroups::systemd::update(unit, &res)?;
+            crate::cgroups::systemd::update(unit, c.state.systemd_manager(), &res)?;
             cg.check_leaf(Some(&res))?;
         }
         None => cg.prepare_update(&res)?,

@@ -83,7 +83,11 @@ pub fn create(o: &Options) -> Result<Created> {
             cgroups::systemd::require_running()?;
             let given = linux.and_then(|l| l.cgroups_path().as_deref());
             let given = given.map(|p| p.to_string_lossy().into_owned());
-            let unit = cgroups::systemd::unit::parse(given.as_deref(), o.id)?;
+            let manager = match o.rootless {
+                true => cgroups::systemd::Manager::User(super::rootless::host_uid()?),
+                false => cgroups::systemd::Manager::System,
+            };
+            let unit = cgroups::systemd::unit::parse(given.as_deref(), o.id, manager)?;
             cgroups::refuse_shared(&unit.path, Path::new(given.as_deref().unwrap_or("")))?;
             // The init is cloned outside its cgroup (systemd puts it there): a cgroup namespace
             // made at the clone would be rooted in the wrong place.
@@ -122,7 +126,7 @@ pub fn create(o: &Options) -> Result<Created> {
     };
     fault::point("create", "cgroup")?;
     // Recorded before it exists, so that `delete -f` can find it whenever create is killed.
-    super::recover::record_cgroup(&dir.dir, &cgroup, unit.as_ref().map(|u| u.name.as_str()))?;
+    super::recover::record_cgroup(&dir.dir, &cgroup, unit.as_ref())?;
     // With systemd the unit (and so the cgroup) is started with the init in it, after the
     // clone; here only what it will need is checked.
     let mut own_cgroup = true;
@@ -199,6 +203,10 @@ pub fn create(o: &Options) -> Result<Created> {
         creating: true,
         no_new_keyring: o.no_new_keyring,
         systemd_unit: unit.as_ref().map(|u| u.name.clone()),
+        systemd_user: unit.as_ref().and_then(|u| match u.manager {
+            cgroups::systemd::Manager::User(uid) => Some(uid),
+            cgroups::systemd::Manager::System => None,
+        }),
     };
 
     // 4. Clone the init straight into its namespaces and cgroup.

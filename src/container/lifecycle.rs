@@ -158,7 +158,7 @@ impl Container {
             // The emptied scope goes by itself; a stop (and reset-failed) makes sure that
             // nothing of it stays listed. A bus that does not answer is no reason to keep
             // a container whose processes and cgroup are gone.
-            if let Err(e) = crate::cgroups::systemd::stop(unit) {
+            if let Err(e) = crate::cgroups::systemd::stop(unit, self.state.systemd_manager()) {
                 crate::logging::warn(&format!("{e:#}"));
             }
         }

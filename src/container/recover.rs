@@ -25,8 +25,13 @@ pub enum Origin {
 /// Called by create before it makes the cgroup: written first, so that whatever create leaves
 /// behind when it is killed, the record of it is there. Written to a temp file and renamed,
 /// so that it is whole or absent. (No fsync: a cgroup does not outlive a reboot either.)
-/// With `--systemd-cgroup`, the unit that will own the cgroup is recorded on a third line.
-pub fn record_cgroup(state_dir: &Path, cgroup: &Cgroup, unit: Option<&str>) -> Result<Origin> {
+/// With `--systemd-cgroup`, the unit that will own the cgroup is recorded on a third line (and
+/// the uid of its user manager, for a rootless one, on a fourth).
+pub fn record_cgroup(
+    state_dir: &Path,
+    cgroup: &Cgroup,
+    unit: Option<&crate::cgroups::systemd::Unit>,
+) -> Result<Origin> {
     let origin = if cgroup.exists() {
         Origin::Joined
     } else {
@@ -37,7 +42,14 @@ pub fn record_cgroup(state_dir: &Path, cgroup: &Cgroup, unit: Option<&str>) -> R
         Origin::Joined => "joined",
     };
     let tmp = state_dir.join(".cgroup.tmp");
-    let unit = unit.map(|u| format!("{u}\n")).unwrap_or_default();
+    use crate::cgroups::systemd::Manager;
+    let unit = match unit {
+        Some(u) => match u.manager {
+            Manager::System => format!("{}\n", u.name),
+            Manager::User(uid) => format!("{}\n{uid}\n", u.name),
+        },
+        None => String::new(),
+    };
     std::fs::write(&tmp, format!("{}\n{word}\n{unit}", cgroup.dir.display()))
         .with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, state_dir.join(RECORD))
@@ -59,7 +71,12 @@ fn recorded_cgroup(state_dir: &Path) -> Option<(Cgroup, Origin)> {
         .next()
         .filter(|u| crate::cgroups::systemd::unit::is_unit_name(u))
     {
-        let _ = crate::cgroups::systemd::stop(unit);
+        use crate::cgroups::systemd::Manager;
+        let manager = match lines.next().and_then(|l| l.parse().ok()) {
+            Some(uid) => Manager::User(uid),
+            None => Manager::System,
+        };
+        let _ = crate::cgroups::systemd::stop(unit, manager);
     }
     // Only what create could have made: a clean path below the cgroup2 mount's root, checked
     // as state.json's record is (Cgroup::recorded). A record that says otherwise is not ours.

@@ -70,3 +70,23 @@ pub fn check_no_cgroup(
         linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]),
     )
 }
+
+/// The caller's uid on the host: its euid, mapped out of the user namespace it may run in
+/// (rootless podman runs hull as root of its own). That is who owns the session bus.
+pub fn host_uid() -> Result<u32> {
+    let euid = nix::unistd::geteuid().as_raw();
+    let map = std::fs::read_to_string("/proc/self/uid_map")
+        .map_err(|e| anyhow::anyhow!("reading /proc/self/uid_map: {e}"))?;
+    for line in map.lines() {
+        let f: Vec<u64> = line
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        if let [inside, outside, count] = f[..]
+            && (inside..inside + count).contains(&u64::from(euid))
+        {
+            return Ok((outside + u64::from(euid) - inside) as u32);
+        }
+    }
+    bail!("uid {euid} has no mapping in /proc/self/uid_map")
+}

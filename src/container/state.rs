@@ -60,6 +60,9 @@ pub struct State {
     /// `--systemd-cgroup`: the transient unit that is the container's cgroup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub systemd_unit: Option<String>,
+    /// The uid whose systemd user manager owns `systemd_unit` (rootless); the system's if none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd_user: Option<u32>,
 }
 
 impl State {
@@ -127,6 +130,14 @@ impl State {
             });
         }
         crate::cgroups::Cgroup::at(&self.cgroup)
+    }
+
+    /// The systemd manager that owns the container's unit.
+    pub fn systemd_manager(&self) -> crate::cgroups::systemd::Manager {
+        match self.systemd_user {
+            Some(uid) => crate::cgroups::systemd::Manager::User(uid),
+            None => crate::cgroups::systemd::Manager::System,
+        }
     }
 
     /// The container's session keyring, which create made and exec joins (None with

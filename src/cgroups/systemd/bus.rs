@@ -6,6 +6,7 @@
 //! cloned: the raw clone3 runs no fork handlers, and a child cloned while another thread held
 //! the allocator's lock would deadlock on its first allocation.
 
+use super::unit::Manager;
 use anyhow::{Context, Result};
 use std::time::Duration;
 use zbus::zvariant::{OwnedObjectPath, Value};
@@ -56,10 +57,27 @@ impl From<zbus::Error> for CallError {
 pub struct Bus(zbus::blocking::Connection);
 
 impl Bus {
-    pub fn system() -> Result<Bus> {
-        let conn = zbus::blocking::connection::Builder::system()
-            .and_then(|b| b.method_timeout(Duration::from_secs(30)).build())
-            .context("--systemd-cgroup: connecting to systemd over the system bus")?;
+    /// The bus of `manager`: the system bus, or the user's session bus ($DBUS_SESSION_BUS_ADDRESS,
+    /// else $XDG_RUNTIME_DIR/bus). As root of a user namespace (rootless podman runs hull so)
+    /// the EXTERNAL authentication must name the user's uid on the host, which is what the bus
+    /// sees, not 0.
+    pub fn connect(manager: Manager) -> Result<Bus> {
+        let conn = match manager {
+            Manager::System => zbus::blocking::connection::Builder::system()
+                .and_then(|b| b.method_timeout(Duration::from_secs(30)).build())
+                .context("--systemd-cgroup: connecting to systemd over the system bus")?,
+            Manager::User(uid) => zbus::blocking::connection::Builder::session()
+                .and_then(|b| {
+                    b.user_id(uid)
+                        .method_timeout(Duration::from_secs(30))
+                        .build()
+                })
+                .with_context(|| {
+                    format!(
+                        "--systemd-cgroup (rootless): connecting to the systemd user manager of uid {uid} over its session bus (is user@{uid}.service running, with $XDG_RUNTIME_DIR set?)"
+                    )
+                })?,
+        };
         Ok(Bus(conn))
     }
 

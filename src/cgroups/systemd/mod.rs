@@ -15,7 +15,7 @@ use bus::{Bus, CallError};
 use oci_spec::runtime::LinuxResources;
 use std::path::Path;
 use std::time::{Duration, Instant};
-pub use unit::Unit;
+pub use unit::{Manager, Unit};
 
 /// How long systemd gets to run the start job (move the init into the scope), and to take
 /// the unit down on delete.
@@ -46,7 +46,7 @@ pub fn start(
     res: Option<&LinuxResources>,
     cgroup: &Cgroup,
 ) -> Result<Started> {
-    let bus = Bus::system()?;
+    let bus = Bus::connect(unit.manager)?;
     let mut props = properties::base(format!("hull container {id}"));
     if unit.is_slice() {
         props.push(("Wants", zbus::zvariant::Value::from(Vec::<String>::new())));
@@ -120,8 +120,8 @@ impl Started {
 /// Stops the unit (systemd kills what is left in it and removes its cgroup) and forgets a
 /// failed one, so that `systemctl list-units --all` keeps nothing of the container. A unit
 /// that is already gone is not an error.
-pub fn stop(unit: &str) -> Result<()> {
-    let bus = Bus::system()?;
+pub fn stop(unit: &str, manager: Manager) -> Result<()> {
+    let bus = Bus::connect(manager)?;
     stop_with(&bus, unit);
     Ok(())
 }
@@ -137,12 +137,12 @@ fn stop_with(bus: &Bus, unit: &str) {
 
 /// `update`: the new limits as unit properties, so that a daemon-reload keeps them (hull
 /// writes the files too, right after).
-pub fn update(unit: &str, res: &LinuxResources) -> Result<()> {
+pub fn update(unit: &str, manager: Manager, res: &LinuxResources) -> Result<()> {
     let props = properties::resources(res);
     if props.is_empty() {
         return Ok(());
     }
-    let bus = Bus::system()?;
+    let bus = Bus::connect(manager)?;
     bus.set_unit_properties(unit, props)
         .map_err(|e: CallError| anyhow::anyhow!("--systemd-cgroup: updating {unit}: {e}"))
 }

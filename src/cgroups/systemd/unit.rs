@@ -4,9 +4,30 @@
 use anyhow::{Result, bail};
 use std::path::PathBuf;
 
+/// Whose systemd starts the unit: the system's, or (rootless) the user's own manager,
+/// user@<uid>.service, reached over that user's session bus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Manager {
+    System,
+    User(u32),
+}
+
+impl Manager {
+    /// Where the manager's units live in the cgroup tree (systemd's fixed layout).
+    fn root(self) -> PathBuf {
+        match self {
+            Manager::System => PathBuf::from("/"),
+            Manager::User(uid) => {
+                PathBuf::from(format!("/user.slice/user-{uid}.slice/user@{uid}.service"))
+            }
+        }
+    }
+}
+
 /// The unit a container's cgroup is, and where it lives in the cgroup v2 hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unit {
+    pub manager: Manager,
     /// `prefix-name.scope`, or `name` itself when it is a slice.
     pub name: String,
     /// The slice a scope is started in (empty for a slice: its name says where it goes).
@@ -23,8 +44,13 @@ impl Unit {
 
 /// What runc makes of a cgroupsPath under `--systemd-cgroup`: `slice:prefix:name` is the scope
 /// `prefix-name.scope` in `slice` (`system.slice` when empty); a name ending in `.slice` is a
-/// slice of its own; an empty cgroupsPath is `system.slice:hull:<id>`.
-pub fn parse(cgroups_path: Option<&str>, id: &str) -> Result<Unit> {
+/// slice of its own; an empty cgroupsPath is `system.slice:hull:<id>` (`user.slice:hull:<id>`
+/// for a user's manager).
+pub fn parse(cgroups_path: Option<&str>, id: &str, manager: Manager) -> Result<Unit> {
+    let default_slice = match manager {
+        Manager::System => "system.slice",
+        Manager::User(_) => "user.slice",
+    };
     let given = cgroups_path.unwrap_or("");
     let (slice, prefix, name) = if given.is_empty() {
         ("", "hull", id)
@@ -49,13 +75,14 @@ pub fn parse(cgroups_path: Option<&str>, id: &str) -> Result<Unit> {
         let path = expand_slice(name)
             .map_err(|why| anyhow::anyhow!("linux.cgroupsPath: {given:?}: {why}"))?;
         return Ok(Unit {
+            manager,
+            path: under(manager, &path),
             name: name.to_string(),
             slice: String::new(),
-            path,
         });
     }
     let slice = if slice.is_empty() {
-        "system.slice"
+        default_slice
     } else {
         slice
     };
@@ -67,10 +94,15 @@ pub fn parse(cgroups_path: Option<&str>, id: &str) -> Result<Unit> {
         format!("{prefix}-{name}.scope")
     };
     Ok(Unit {
-        path: parent.join(&name),
+        manager,
+        path: under(manager, &parent.join(&name)),
         name,
         slice: slice.to_string(),
     })
+}
+
+fn under(manager: Manager, path: &std::path::Path) -> PathBuf {
+    manager.root().join(path.strip_prefix("/").unwrap_or(path))
 }
 
 /// A name `parse` could have made: what a record in the state dir may name for `stop`.
@@ -111,7 +143,7 @@ mod tests {
     use super::*;
 
     fn unit(p: &str) -> (String, String, String) {
-        let u = parse(Some(p), "id").unwrap();
+        let u = parse(Some(p), "id", Manager::System).unwrap();
         (u.name, u.slice, u.path.display().to_string())
     }
 
@@ -136,12 +168,28 @@ mod tests {
         assert_eq!(unit(":hull:abc").2, "/system.slice/hull-abc.scope");
         assert_eq!(unit("system.slice::abc").0, "abc.scope");
         assert_eq!(unit("-.slice:p:abc").2, "/p-abc.scope");
-        assert_eq!(parse(None, "c1").unwrap().name, "hull-c1.scope");
+        assert_eq!(
+            parse(None, "c1", Manager::System).unwrap().name,
+            "hull-c1.scope"
+        );
+    }
+
+    #[test]
+    fn a_users_manager_nests_its_units_under_user_at_uid() {
+        let u = parse(Some("user.slice:libpod:abc"), "id", Manager::User(1000)).unwrap();
+        assert_eq!(
+            u.path,
+            PathBuf::from(
+                "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-abc.scope"
+            )
+        );
+        let d = parse(None, "c1", Manager::User(1000)).unwrap();
+        assert_eq!(d.slice, "user.slice");
     }
 
     #[test]
     fn a_name_ending_in_slice_is_a_slice() {
-        let u = parse(Some("system.slice:p:my-pod.slice"), "id").unwrap();
+        let u = parse(Some("system.slice:p:my-pod.slice"), "id", Manager::System).unwrap();
         assert!(u.is_slice());
         assert_eq!(u.path, PathBuf::from("/my.slice/my-pod.slice"));
     }
@@ -159,10 +207,14 @@ mod tests {
             "system.slice:p:",
             "system.slice:p:a/b",
         ] {
-            let e = parse(Some(bad), "id").unwrap_err().to_string();
+            let e = parse(Some(bad), "id", Manager::System)
+                .unwrap_err()
+                .to_string();
             assert!(e.starts_with("linux.cgroupsPath:"), "{bad}: {e}");
         }
-        let e = parse(Some("/hull/abc"), "id").unwrap_err().to_string();
+        let e = parse(Some("/hull/abc"), "id", Manager::System)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("slice:prefix:name"), "{e}");
     }
 }
