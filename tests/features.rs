@@ -78,6 +78,13 @@ fn features_validate_against_the_schema() {
         assert!(v.is_string(), "annotation {k} must be a string");
     }
     assert!(f["annotations"]["io.github.hull.version"].is_string());
+    let rootless = f["annotations"]["io.github.hull.rootless"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        rootless.contains("newuidmap") && rootless.contains("--systemd-cgroup"),
+        "{rootless}"
+    );
 
     let l = &f["linux"];
     let ns = strings(&l["namespaces"], "linux.namespaces");
@@ -108,7 +115,7 @@ fn features_validate_against_the_schema() {
     assert_eq!(cg["v2"], true);
     assert_eq!(cg["v1"], false);
     assert_eq!(cg["systemd"], true);
-    assert_eq!(cg["systemdUser"], false);
+    assert_eq!(cg["systemdUser"], true);
 
     let sc = &l["seccomp"];
     assert!(enabled(sc, "linux.seccomp"));

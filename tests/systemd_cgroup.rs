@@ -116,6 +116,14 @@ fn scope_carries_the_limits_through_daemon_reload_and_goes_with_delete() {
     assert_eq!(h.status(&id).as_deref(), Some("running"));
     let ps = h.ok(&["ps", "-f", "json", &id]);
     assert!(ps.stdout.contains(&pid.to_string()), "{ps}");
+    // Statistics come from the scope's files.
+    let ev = h.ok(&["events", "--stats", &id]);
+    let stats: Value = serde_json::from_str(&ev.stdout).unwrap_or_else(|e| panic!("{e}{ev}"));
+    assert_eq!(stats["data"]["pids"]["limit"], 20, "{ev}");
+    assert_eq!(
+        stats["data"]["memory"]["usage"]["limit"], 67108864u64,
+        "{ev}"
+    );
 
     h.ok(&["kill", "--all", &id, "KILL"]);
     h.wait_status(&id, "stopped");

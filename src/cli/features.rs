@@ -160,6 +160,8 @@ pub fn features() -> Value {
     let mut annotations = json!({
         "io.github.hull.version": env!("CARGO_PKG_VERSION"),
         "io.github.hull.commit": option_env!("HULL_COMMIT").unwrap_or("unknown"),
+        // What a rootless caller gets (README "Rootless"): the features schema has no field.
+        "io.github.hull.rootless": "user namespace required; own ids mapped directly, ranges through newuidmap/newgidmap; cgroup: the user's systemd manager with --systemd-cgroup, else a subtree the user owns, else none (then any limit is refused by name)",
     });
     if let Ok(v) = libseccomp::ScmpVersion::current() {
         annotations["io.github.seccomp.libseccomp.version"] =
@@ -177,7 +179,7 @@ pub fn features() -> Value {
                 "v1": false,
                 "v2": true,
                 "systemd": true,
-                "systemdUser": false,
+                "systemdUser": true,
                 "rdma": false,
             },
             "seccomp": {
