@@ -190,6 +190,11 @@ pub fn features() -> Value {
                 "knownFlags": SECCOMP_FLAGS.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
                 "supportedFlags": supported_flags,
             },
+            "memoryPolicy": {
+                "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
+                          "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
+                "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"],
+            },
             // Whether the host has the LSM: hull applies the labels through it when it does.
             "apparmor": {"enabled": host_has("/sys/module/apparmor/parameters/enabled", Some("Y"))},
             "selinux": {"enabled": host_has("/sys/fs/selinux/enforce", None)},

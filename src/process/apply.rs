@@ -35,6 +35,13 @@ pub fn prepare<'a>(
     // because a seccomp filter loaded just below may forbid close_range later.
     crate::sys::cloexec_from(3 + preserve_fds).context("marking inherited fds close-on-exec")?;
     exec::set_rlimits(process.rlimits().as_deref().unwrap_or(&[]))?;
+    // Before the user switch: a real-time policy or class needs CAP_SYS_NICE / CAP_SYS_ADMIN.
+    if let Some(p) = process.io_priority() {
+        super::sched::io_priority(p)?;
+    }
+    if let Some(s) = process.scheduler() {
+        super::sched::scheduler(s)?;
+    }
     // The working directory is entered and checked before any seccomp filter can hide getcwd
     // from us: a cwd that resolves outside the root (a leaked fd, CVE-2024-21626) is refused.
     // It is entered as root, as runc first tries, and the user switch keeps it.

@@ -202,6 +202,8 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
                 init_pid,
                 ns_flags,
                 fork_in_child,
+                linux: spec.linux().as_ref(),
+                affinity: process.exec_cpu_affinity().as_ref(),
                 console: console_theirs.as_ref(),
                 stdio: [0, 1, 2].map(|i| stdio_theirs[i].as_ref().map(|f| f.as_fd())),
                 preserve_fds,
@@ -322,6 +324,9 @@ struct ChildArgs<'a> {
     ns_flags: CloneFlags,
     /// Join the pid namespace here (after the user namespace) and fork into it.
     fork_in_child: bool,
+    /// The container's linux section (personality, memory policy).
+    linux: Option<&'a oci_spec::runtime::Linux>,
+    affinity: Option<&'a oci_spec::runtime::ExecCPUAffinity>,
     console: Option<&'a OwnedFd>,
     /// Pipes for 0, 1, 2 from a foreground exec (process::stdio).
     stdio: [Option<std::os::fd::BorrowedFd<'a>>; 3],
@@ -348,6 +353,11 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     // /proc/<pid>/exe → the host's hull binary: CVE-2019-5736) until execve.
     sys::set_pdeathsig(libc::SIGKILL).context("prctl(PR_SET_PDEATHSIG)")?;
     nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")?;
+    // execCPUAffinity's initial list, for the setup (the exec'd process only: the spec leaves
+    // the init out).
+    if let Some(list) = a.affinity.and_then(|x| x.initial().as_deref()) {
+        super::sched::cpu_affinity(list, "process.execCPUAffinity.initial")?;
+    }
     // The host's /proc and hull's own binary, captured before the namespaces change what
     // those paths mean.
     let guard = a.security.enter(a.state)?;
@@ -391,7 +401,12 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
         console::attach(peer)?;
     }
 
+    super::sched::linux(a.linux)?;
     let prepared = apply::prepare(a.process, &guard, a.preserve_fds)?;
+    // execCPUAffinity's final list, now that the process is in the container's cgroup.
+    if let Some(list) = a.affinity.and_then(|x| x.cpu_affinity_final().as_deref()) {
+        super::sched::cpu_affinity(list, "process.execCPUAffinity.final")?;
+    }
     sync.send(&Msg::Ready)?;
     sync.expect(Msg::Go)?;
     sys::set_pdeathsig(0).context("prctl(PR_SET_PDEATHSIG)")?;

@@ -148,6 +148,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
 
     // 6-7. rlimits, privileges (bounding set, user switch with keep-caps, the other capability
     //      sets), umask and the checked working directory: shared with `exec`.
+    super::sched::linux(linux)?;
     let prepared = apply::prepare(process, &guard, a.preserve_fds)?;
 
     // 8. Tell `create` we are ready, and live on without it only once it has recorded the

@@ -7,6 +7,7 @@ pub mod exec;
 pub mod exec_in;
 pub mod init;
 pub mod namespaces;
+pub mod sched;
 pub mod stdio;
 pub mod sync;
 pub mod tty;

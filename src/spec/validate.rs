@@ -143,11 +143,7 @@ fn idmapped_mount(v: &Value, i: usize, m: &Value, problems: &mut Vec<String>) {
 
 /// Fields hull does not implement yet. Refusing them is better than a container that silently
 /// lacks what its config asked for.
-const UNSUPPORTED: [(&str, &str); 7] = [
-    ("/process/ioPriority", "process.ioPriority"),
-    ("/process/scheduler", "process.scheduler"),
-    ("/process/execCPUAffinity", "process.execCPUAffinity"),
-    ("/linux/personality", "linux.personality"),
+const UNSUPPORTED: [(&str, &str); 3] = [
     ("/linux/timeOffsets", "linux.timeOffsets"),
     ("/linux/intelRdt", "linux.intelRdt"),
     ("/linux/netDevices", "linux.netDevices"),

@@ -326,3 +326,65 @@ pub mod entry {
         crate::run()
     }
 }
+
+/// `ioprio_set(IOPRIO_WHO_PROCESS, 0, prio)`: the calling process's I/O priority.
+pub fn ioprio_set_self(prio: u32) -> nix::Result<()> {
+    const IOPRIO_WHO_PROCESS: libc::c_long = 1;
+    // SAFETY: integer arguments only.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_ioprio_set,
+            IOPRIO_WHO_PROCESS,
+            0,
+            prio as libc::c_long,
+        )
+    };
+    Errno::result(ret).map(drop)
+}
+
+/// The kernel's `struct sched_attr` (sched_setattr(2)), version 1 (with the util clamps).
+#[repr(C)]
+#[derive(Default)]
+pub struct SchedAttr {
+    pub size: u32,
+    pub sched_policy: u32,
+    pub sched_flags: u64,
+    pub sched_nice: i32,
+    pub sched_priority: u32,
+    pub sched_runtime: u64,
+    pub sched_deadline: u64,
+    pub sched_period: u64,
+    pub sched_util_min: u32,
+    pub sched_util_max: u32,
+}
+
+/// `sched_setattr(0, attr, 0)`: the calling thread's scheduling policy and attributes.
+pub fn sched_setattr_self(attr: &mut SchedAttr) -> nix::Result<()> {
+    attr.size = std::mem::size_of::<SchedAttr>() as u32;
+    // SAFETY: `attr` is a valid, initialised sched_attr whose size field says how big it is.
+    let ret = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, attr as *mut SchedAttr, 0) };
+    Errno::result(ret).map(drop)
+}
+
+/// `personality(2)`: sets the execution domain; returns the previous one.
+pub fn set_personality(persona: u64) -> nix::Result<i32> {
+    // SAFETY: integer argument only.
+    let ret = unsafe { libc::personality(persona as libc::c_ulong) };
+    Errno::result(ret)
+}
+
+/// `set_mempolicy(mode, nodemask, maxnode)`: the calling thread's NUMA memory policy.
+pub fn set_mempolicy(mode: i32, nodemask: &[libc::c_ulong]) -> nix::Result<()> {
+    let (ptr, maxnode) = if nodemask.is_empty() {
+        (std::ptr::null(), 0)
+    } else {
+        // One more than the bits given: the kernel reads maxnode - 1 bits.
+        (
+            nodemask.as_ptr(),
+            nodemask.len() * libc::c_ulong::BITS as usize + 1,
+        )
+    };
+    // SAFETY: `ptr` is null or points at `nodemask`, which holds maxnode - 1 bits.
+    let ret = unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, ptr, maxnode) };
+    Errno::result(ret).map(drop)
+}
