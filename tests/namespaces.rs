@@ -535,3 +535,47 @@ fn joined_user_namespace_with_a_new_pid_namespace() {
     h.ok(&["delete", "-f", &id]);
     h.ok(&["delete", "-f", &owner_id]);
 }
+
+#[test]
+fn time_offsets_move_the_container_clocks() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.add_namespace("time", None);
+    let year = 365 * 86400;
+    b.set(
+        "/linux/timeOffsets",
+        json!({"boottime": {"secs": year}, "monotonic": {"secs": 1000}}),
+    );
+    let host = |f: &str| -> f64 {
+        std::fs::read_to_string(f)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let before = host("/proc/uptime");
+    let out = h.sh(&mut b, "cat /proc/uptime");
+    let inside: f64 = out
+        .stdout
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let after = host("/proc/uptime");
+    assert!(
+        inside >= before + year as f64 && inside <= after + year as f64 + 1.0,
+        "uptime inside {inside}, host {before}..{after}{out}"
+    );
+
+    // Offsets without a new time namespace, or for a clock that has none, are refused.
+    b.remove_namespace("time");
+    b.write();
+    assert_one_line_error(&h.run_bundle(&b), "linux.timeOffsets");
+    b.add_namespace("time", None);
+    b.set("/linux/timeOffsets", json!({"realtime": {"secs": 1}}));
+    b.write();
+    assert_one_line_error(&h.run_bundle(&b), "linux.timeOffsets.realtime");
+}

@@ -73,6 +73,7 @@ pub fn create(o: &Options) -> Result<Created> {
     }
     let linux = spec.linux().as_ref();
     let mut ns = namespaces::plan(linux)?;
+    ns.defer_time_ns(linux)?;
     if o.rootless && super::rootless::unprivileged() && !ns.user {
         bail!(
             "linux.namespaces: a rootless container needs a user namespace (`hull spec --rootless` makes one)"

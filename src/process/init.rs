@@ -77,6 +77,11 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
         nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")?;
     }
     a.ns.join(sync)?;
+    if a.ns.time_offsets
+        && let Some(offsets) = linux.and_then(|l| l.time_offsets().as_ref())
+    {
+        namespaces::write_time_offsets(guard.host_proc(), offsets)?;
+    }
     let hook_state = guard.init_state()?;
     if a.ns.user {
         user::become_ns_root()?;

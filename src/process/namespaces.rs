@@ -26,7 +26,12 @@ pub struct Plan {
     pub new_net: bool,
     pub user: bool,
     pub mount: bool,
+    /// linux.timeOffsets go into the new time namespace (`defer_time_ns`).
+    pub time_offsets: bool,
 }
+
+/// CLONE_NEWTIME, which nix does not name.
+const NEWTIME: CloneFlags = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
 
 fn flag(t: LinuxNamespaceType) -> CloneFlags {
     CloneFlags::from_bits_retain(t as i32)
@@ -43,6 +48,7 @@ pub fn plan(linux: Option<&Linux>) -> Result<Plan> {
         new_net: false,
         user: false,
         mount: false,
+        time_offsets: false,
     };
     let nss = linux
         .and_then(|l| l.namespaces().clone())
@@ -107,6 +113,27 @@ pub fn plan(linux: Option<&Linux>) -> Result<Plan> {
 }
 
 impl Plan {
+    /// linux.timeOffsets can only be written while no process is in the time namespace: the
+    /// clone would put the init in it at once. So the init unshares it (its children, and
+    /// itself at execve, enter it) and writes the offsets in between (`write_time_offsets`).
+    pub fn defer_time_ns(&mut self, linux: Option<&Linux>) -> Result<()> {
+        if linux
+            .and_then(|l| l.time_offsets().as_ref())
+            .is_none_or(|o| o.is_empty())
+        {
+            return Ok(());
+        }
+        if !self.clone_flags.contains(NEWTIME) && !self.unshare_after_join.contains(NEWTIME) {
+            bail!(
+                "linux.timeOffsets: offsets need a new time namespace (a {{\"type\": \"time\"}} entry without a path in linux.namespaces)"
+            );
+        }
+        self.clone_flags.remove(NEWTIME);
+        self.unshare_after_join |= NEWTIME;
+        self.time_offsets = true;
+        Ok(())
+    }
+
     /// A new cgroup namespace is made by the init once it is in its cgroup (after `Go`),
     /// not by the clone: the namespace is rooted at the cgroup the process is in when it is made.
     pub fn defer_cgroup_ns(&mut self) {
@@ -164,4 +191,36 @@ pub fn loopback_up() -> Result<()> {
     .context("a socket to configure lo")?;
     crate::sys::set_link_up(sock.as_fd(), "lo")
         .context("bringing up lo in the new network namespace")
+}
+
+/// Init side, after `join` unshared the time namespace: its offsets, through the host's procfs
+/// (`proc`), as "<clock> <secs> <nanosecs>" lines (time_namespaces(7)).
+pub fn write_time_offsets(
+    proc: std::os::fd::BorrowedFd,
+    offsets: &std::collections::HashMap<String, oci_spec::runtime::LinuxTimeOffset>,
+) -> Result<()> {
+    let mut text = String::new();
+    let mut clocks: Vec<&String> = offsets.keys().collect();
+    clocks.sort();
+    for clock in clocks {
+        if clock != "monotonic" && clock != "boottime" {
+            bail!("linux.timeOffsets.{clock}: only monotonic and boottime have offsets");
+        }
+        let o = &offsets[clock];
+        text.push_str(&format!(
+            "{clock} {} {}\n",
+            o.secs().unwrap_or(0),
+            o.nanosecs().unwrap_or(0)
+        ));
+    }
+    let fd = nix::fcntl::openat(
+        proc,
+        "self/timens_offsets",
+        OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("linux.timeOffsets: opening timens_offsets")?;
+    nix::unistd::write(&fd, text.as_bytes())
+        .map(drop)
+        .with_context(|| format!("linux.timeOffsets: writing {:?}", text.trim()))
 }

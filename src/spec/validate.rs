@@ -143,8 +143,7 @@ fn idmapped_mount(v: &Value, i: usize, m: &Value, problems: &mut Vec<String>) {
 
 /// Fields hull does not implement yet. Refusing them is better than a container that silently
 /// lacks what its config asked for.
-const UNSUPPORTED: [(&str, &str); 3] = [
-    ("/linux/timeOffsets", "linux.timeOffsets"),
+const UNSUPPORTED: [(&str, &str); 2] = [
     ("/linux/intelRdt", "linux.intelRdt"),
     ("/linux/netDevices", "linux.netDevices"),
 ];
