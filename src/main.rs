@@ -79,6 +79,14 @@ fn usage_error(e: clap::Error) -> ! {
     ) {
         e.exit();
     }
+    // runc (urfave/cli) answers an unknown command so, with exit status 3.
+    if e.kind() == ErrorKind::InvalidSubcommand
+        && let Some(clap::error::ContextValue::String(cmd)) =
+            e.get(clap::error::ContextKind::InvalidSubcommand)
+    {
+        eprintln!("No help topic for '{cmd}'");
+        std::process::exit(3);
+    }
     let text = e.render().to_string();
     let line: Vec<&str> = text
         .lines()

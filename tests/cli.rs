@@ -202,3 +202,41 @@ fn events_stats_say_which_controllers_are_missing() {
     }
     h.ok(&["delete", "-f", &id]);
 }
+
+/// runc's contract: signal 0 checks liveness; exec's own failures exit 255; a process file
+/// without `user` runs as uid 0; an unknown command is "No help topic" with status 3.
+#[test]
+fn runc_exit_codes_and_shapes() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.args(&["sleep", "1000"]);
+    b.write();
+    let id = h.id("parity");
+    h.create_start(&b, &id);
+    h.ok(&["kill", &id, "0"]);
+    h.ok(&["kill", "-a", &id, "0"]);
+
+    let f = h.dir.join("p.json");
+    std::fs::write(&f, r#"{"args": ["id", "-u"], "cwd": "/"}"#).unwrap();
+    let out = h.ok(&["exec", "-p", f.to_str().unwrap(), &id]);
+    assert_eq!(out.stdout.trim(), "0", "{out}");
+
+    let out = h.run(&["exec", &id, "/no/such/program"]);
+    assert_eq!(out.code, 255, "{out}");
+    assert_one_line_error(&out, "process.args[0]");
+    h.ok(&["pause", &id]);
+    let out = h.run(&["exec", &id, "true"]);
+    assert_eq!(out.code, 255, "{out}");
+    assert_one_line_error(&out, "paused");
+    h.ok(&["resume", &id]);
+
+    h.ok(&["kill", &id, "KILL"]);
+    h.wait_status(&id, "stopped");
+    let out = h.run(&["kill", &id, "0"]);
+    assert_one_line_error(&out, "container not running");
+    h.ok(&["delete", &id]);
+
+    let out = h.bare(&["nosuchcmd"]);
+    assert_eq!(out.code, 3, "{out}");
+    assert_eq!(out.stderr.trim(), "No help topic for 'nosuchcmd'", "{out}");
+}

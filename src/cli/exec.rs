@@ -100,8 +100,14 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
 fn from_file(path: &Path) -> Result<Process> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("--process {}: cannot read it", path.display()))?;
-    let de = &mut serde_json::Deserializer::from_str(&text);
-    let p: Process = serde_path_to_error::deserialize(de).map_err(|e| {
+    // runc takes a process without `user` as uid 0 and gid 0.
+    let mut v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("--process {}: not JSON", path.display()))?;
+    if let Some(o) = v.as_object_mut() {
+        o.entry("user")
+            .or_insert(serde_json::json!({"uid": 0, "gid": 0}));
+    }
+    let p: Process = serde_path_to_error::deserialize(v).map_err(|e| {
         anyhow::anyhow!("--process {}: {}: {}", path.display(), e.path(), e.inner())
     })?;
     check(&p).with_context(|| format!("--process {}", path.display()))?;

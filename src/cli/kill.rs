@@ -31,7 +31,11 @@ pub fn parse_signal(s: &str) -> Result<Signal> {
 }
 
 pub fn run(root: &Path, a: Args) -> Result<i32> {
-    let sig = parse_signal(&a.signal)?;
+    // Signal 0 sends nothing and only checks that the container runs, as with runc.
+    let sig = match a.signal.as_str() {
+        "0" => None,
+        s => Some(parse_signal(s)?),
+    };
     crate::container::Container::load(root, &a.id)?.kill(sig, a.all)?;
     Ok(0)
 }

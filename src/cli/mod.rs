@@ -179,7 +179,12 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Run(a) => run::run(root, a, cli.systemd_cgroup, rootless),
         Command::List(a) => list::run(root, a),
         Command::Spec(a) => spec::run(a),
-        Command::Exec(a) => exec::run(root, a),
+        // runc's exec exits 255 when it fails itself, so that a caller can tell that from the
+        // process's own exit code.
+        Command::Exec(a) => exec::run(root, a).or_else(|e| {
+            crate::logging::error(&format!("{e:#}").replace('\n', " "));
+            Ok(255)
+        }),
         Command::Ps(a) => ps::run(root, a),
         Command::Features(a) => features::run(a),
         Command::Pause(a) => pause::run(root, a),

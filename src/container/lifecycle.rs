@@ -90,7 +90,8 @@ impl Container {
     }
 
     /// Sends a signal to the init (or, with `all`, to every process in the cgroup).
-    pub fn kill(&self, sig: Signal, all: bool) -> Result<()> {
+    /// `None` is signal 0: nothing is sent, the container only has to be running.
+    pub fn kill(&self, sig: Option<Signal>, all: bool) -> Result<()> {
         let status = self.status();
         if status == Status::Stopped {
             bail!("container not running");
@@ -100,7 +101,7 @@ impl Container {
         }
         if all {
             let cg = self.cgroup()?;
-            if sig == Signal::SIGKILL {
+            if sig == Some(Signal::SIGKILL) {
                 return cg.kill_all();
             }
             for pid in cg.procs()? {
@@ -113,8 +114,12 @@ impl Container {
             .state
             .init_pidfd()
             .context("container not running: no such process")?;
-        crate::sys::pidfd_send_signal(fd.as_fd(), sig as i32)
-            .with_context(|| format!("sending {sig} to the init"))
+        crate::sys::pidfd_send_signal(fd.as_fd(), sig.map_or(0, |s| s as i32)).with_context(|| {
+            format!(
+                "sending {} to the init",
+                sig.map_or("signal 0".into(), |s| s.to_string())
+            )
+        })
     }
 
     /// Removes the container: kills what is left (a created one is killed, as runc does; a
@@ -179,7 +184,7 @@ impl Container {
 impl Container {
     /// `kill --all` of a rootless container without a cgroup: every process in the container's
     /// own pid namespace (which the kernel empties once the init dies, too).
-    fn kill_pid_ns(&self, sig: Signal) -> Result<()> {
+    fn kill_pid_ns(&self, sig: Option<Signal>) -> Result<()> {
         let ns = |pid: &str| std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok();
         let theirs = ns(&self.state.pid.to_string()).context("container not running")?;
         if Some(&theirs) == ns("self").as_ref() {
