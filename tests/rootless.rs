@@ -62,6 +62,8 @@ struct Rootless {
     b: Bundle,
     /// $XDG_RUNTIME_DIR of the user for this test.
     xdg: PathBuf,
+    /// A cgroup.procs that hull is started in (a delegated subtree), if any.
+    cgroup: Option<PathBuf>,
 }
 
 impl Rootless {
@@ -71,7 +73,13 @@ impl Rootless {
         let xdg = b.dir.join("xdg");
         std::fs::create_dir_all(&xdg).unwrap();
         chown(&b.dir, uid, gid);
-        let r = Rootless { uid, gid, b, xdg };
+        let r = Rootless {
+            uid,
+            gid,
+            b,
+            xdg,
+            cgroup: None,
+        };
         std::fs::remove_file(r.b.config_path()).unwrap();
         let out = r.hull(&["spec", "--rootless", "-b", r.b.path_str()]);
         assert_eq!(out.code, 0, "{out}");
@@ -92,7 +100,18 @@ impl Rootless {
         let uid = self.uid.to_string();
         let gid = self.gid.to_string();
         let hull = hull_bin();
+        let procs = self
+            .cgroup
+            .as_ref()
+            .map(|p| p.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        // Into the given cgroup first (as root, which may), then the user's hull.
         let mut full: Vec<&str> = vec![
+            "-c",
+            "[ -z \"$1\" ] || echo $$ > \"$1\"; shift; exec \"$@\"",
+            "sh",
+            &procs,
+            "/usr/bin/setpriv",
             "--reuid",
             &uid,
             "--regid",
@@ -104,7 +123,7 @@ impl Rootless {
         full.extend_from_slice(args);
         let io = self.b.dir.join(".io");
         std::fs::create_dir_all(&io).unwrap();
-        spawn_cmd_env(Path::new("/usr/bin/setpriv"), &full, &io, env).wait()
+        spawn_cmd_env(Path::new("/bin/sh"), &full, &io, env).wait()
     }
 
     fn state_root(&self) -> PathBuf {
@@ -335,4 +354,69 @@ fn a_subordinate_range_is_mapped_through_newuidmap() {
         "{out}"
     );
     r.assert_gone("rl7");
+}
+
+#[test]
+fn a_cgroup_subtree_the_user_owns_is_used_and_can_be_paused() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(root) = cgroup2_mount() else {
+        skip("no cgroup2 filesystem is mounted");
+        return;
+    };
+    let mut r = Rootless::new();
+    // Delegated as systemd or an admin would: the directory and its files belong to the user.
+    let parent = root.join(format!("hull-rootless-{}", std::process::id()));
+    std::fs::create_dir(&parent).unwrap();
+    chown(&parent, r.uid, r.gid);
+    let rel = format!("/{}/c1", parent.file_name().unwrap().to_str().unwrap());
+    r.b.set("/linux/cgroupsPath", json!(rel));
+    r.b.args(&["sleep", "1000"]);
+    r.b.write();
+    // From outside the subtree the kernel would not let hull move the init into it: a
+    // rootless container then runs without a cgroup.
+    let out = r.hull(&["run", "-d", "-b", r.b.path_str(), "rl9"]);
+    assert_eq!(out.code, 0, "{out}");
+    let st = r.hull(&["pause", "rl9"]);
+    assert!(st.stderr.contains("has no cgroup"), "{st}");
+    assert_eq!(r.hull(&["delete", "-f", "rl9"]).code, 0);
+    // hull started inside the subtree (as a user's systemd or shell would run it).
+    let runner = parent.join("runner");
+    std::fs::create_dir(&runner).unwrap();
+    chown(&runner, r.uid, r.gid);
+    r.cgroup = Some(runner.join("cgroup.procs"));
+    let out = r.hull(&["run", "-d", "-b", r.b.path_str(), "rl8"]);
+    assert_eq!(out.code, 0, "{out}");
+    let state = r.hull(&["state", "rl8"]);
+    let pid: i64 = serde_json::from_str::<Value>(&state.stdout).unwrap()["pid"]
+        .as_i64()
+        .unwrap();
+    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(
+        cg.lines()
+            .any(|l| l.starts_with("0::") && l.ends_with(&rel)),
+        "{cg}"
+    );
+    assert_eq!(r.hull(&["pause", "rl8"]).code, 0);
+    assert!(r.hull(&["state", "rl8"]).stdout.contains("\"paused\""));
+    assert_eq!(r.hull(&["resume", "rl8"]).code, 0);
+    let del = r.hull(&["delete", "-f", "rl8"]);
+    assert_eq!(del.code, 0, "{del}");
+    r.assert_gone("rl8");
+    assert!(
+        !parent.join("c1").exists(),
+        "the container's cgroup was left"
+    );
+    std::fs::remove_dir(&runner).unwrap();
+    std::fs::remove_dir(&parent).unwrap();
+}
+
+fn cgroup2_mount() -> Option<PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines().find_map(|l| {
+        let (left, right) = l.split_once(" - ")?;
+        if right.split(' ').next() != Some("cgroup2") {
+            return None;
+        }
+        left.split(' ').nth(4).map(PathBuf::from)
+    })
 }

@@ -175,18 +175,34 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Whether this caller may make the cgroup: the nearest directory on its path that exists
-    /// is writable (a rootless caller may only work in a subtree delegated to it).
+    /// Whether a rootless caller may make the cgroup and put the init in it: the nearest
+    /// directory on its path that exists is writable, and so is the cgroup.procs of the
+    /// closest cgroup that holds both it and hull's own (the kernel's rule for moving a
+    /// process: a delegated subtree only works for a caller that runs inside it).
     pub fn may_create(&self) -> Result<()> {
+        let denied = |p: &Path| {
+            nix::unistd::access(p, nix::unistd::AccessFlags::W_OK).with_context(|| {
+                format!(
+                    "{} is not writable by uid {}",
+                    p.display(),
+                    nix::unistd::geteuid()
+                )
+            })
+        };
         let mut dir = self.dir.as_path();
         while !dir.exists() {
             dir = dir.parent().unwrap_or(Path::new("/"));
         }
-        nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).with_context(|| {
+        denied(dir)?;
+        let own = own_dir()?;
+        let mut common = self.dir.as_path();
+        while !own.starts_with(common) {
+            common = common.parent().unwrap_or(Path::new("/"));
+        }
+        denied(&common.join("cgroup.procs")).with_context(|| {
             format!(
-                "{} is not writable by uid {}",
-                dir.display(),
-                nix::unistd::geteuid()
+                "hull runs in {}, outside the subtree: it could not move the container there",
+                own.display()
             )
         })
     }
@@ -307,9 +323,25 @@ impl Cgroup {
         stats::missing(&self.dir)
     }
 
-    /// Writes the resources and the device filter into the new cgroup.
-    pub fn apply(&self, res: Option<&oci_spec::runtime::LinuxResources>) -> Result<()> {
-        resources::apply(&self.dir, res)
+    /// Writes the resources and the device filter into the new cgroup. Rootless, the kernel
+    /// lets no one but root load a device filter: the rules are then accepted only where they
+    /// would change nothing (devices::check_unenforced), as without a cgroup.
+    pub fn apply(
+        &self,
+        res: Option<&oci_spec::runtime::LinuxResources>,
+        rootless: bool,
+        linux: Option<&oci_spec::runtime::Linux>,
+    ) -> Result<()> {
+        if !rootless {
+            return resources::apply(&self.dir, res);
+        }
+        if let Some(r) = res {
+            resources::apply_limits(&self.dir, r)?;
+        }
+        devices::check_unenforced(
+            res.and_then(|r| r.devices().as_deref()),
+            linux.and_then(|l| l.devices().as_deref()).unwrap_or(&[]),
+        )
     }
 
     /// `update`: rewrites the limits of a live cgroup (the device filter stays as created).

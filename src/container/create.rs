@@ -136,8 +136,9 @@ pub fn create(o: &Options) -> Result<Created> {
             cgroup.check(resources)?;
             None
         }
-        None => match cgroup
-            .may_create()
+        None => match (o.rootless)
+            .then(|| cgroup.may_create())
+            .unwrap_or(Ok(()))
             .and_then(|()| cgroup.create(resources, &mut cg_guard.made))
         {
             // Rootless outside any subtree delegated to the caller: no cgroup, which is only
@@ -150,7 +151,7 @@ pub fn create(o: &Options) -> Result<Created> {
             r => {
                 r?;
                 fault::point("create", "cgroup limits")?;
-                cgroup.apply(resources)?;
+                cgroup.apply(resources, o.rootless, linux)?;
                 Some(cgroup.open_dir()?)
             }
         },
@@ -261,7 +262,7 @@ pub fn create(o: &Options) -> Result<Created> {
             let guard = UnitGuard(Some(started));
             cgroup.check_leaf(resources)?;
             fault::point("create", "cgroup limits")?;
-            cgroup.apply(resources)?;
+            cgroup.apply(resources, o.rootless, linux)?;
             Some(guard)
         }
         None => None,
