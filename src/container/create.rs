@@ -136,10 +136,12 @@ pub fn create(o: &Options) -> Result<Created> {
             cgroup.check(resources)?;
             None
         }
-        None => match (o.rootless)
-            .then(|| cgroup.may_create())
-            .unwrap_or(Ok(()))
-            .and_then(|()| cgroup.create(resources, &mut cg_guard.made))
+        None => match if o.rootless {
+            cgroup.may_create()
+        } else {
+            Ok(())
+        }
+        .and_then(|()| cgroup.create(resources, &mut cg_guard.made))
         {
             // Rootless outside any subtree delegated to the caller: no cgroup, which is only
             // acceptable for a config that asks for no limit.
