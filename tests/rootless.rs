@@ -367,6 +367,7 @@ fn a_cgroup_subtree_the_user_owns_is_used_and_can_be_paused() {
     // Delegated as systemd or an admin would: the directory and its files belong to the user.
     let parent = root.join(format!("hull-rootless-{}", std::process::id()));
     std::fs::create_dir(&parent).unwrap();
+    let _cleanup = RemoveTree(parent.clone());
     chown(&parent, r.uid, r.gid);
     let rel = format!("/{}/c1", parent.file_name().unwrap().to_str().unwrap());
     r.b.set("/linux/cgroupsPath", json!(rel));
@@ -406,8 +407,25 @@ fn a_cgroup_subtree_the_user_owns_is_used_and_can_be_paused() {
         !parent.join("c1").exists(),
         "the container's cgroup was left"
     );
-    std::fs::remove_dir(&runner).unwrap();
-    std::fs::remove_dir(&parent).unwrap();
+}
+
+/// Removes a cgroup tree the test made, even when the test fails half-way: what runs in it is
+/// killed first (the host's hierarchy must be left as it was).
+struct RemoveTree(PathBuf);
+
+impl Drop for RemoveTree {
+    fn drop(&mut self) {
+        fn remove(dir: &Path) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    remove(&e.path());
+                }
+            }
+            let _ = std::fs::write(dir.join("cgroup.kill"), "1");
+            let _ = wait_until(Duration::from_secs(5), || std::fs::remove_dir(dir).is_ok());
+        }
+        remove(&self.0);
+    }
 }
 
 fn cgroup2_mount() -> Option<PathBuf> {
