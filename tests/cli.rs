@@ -240,3 +240,33 @@ fn runc_exit_codes_and_shapes() {
     assert_eq!(out.code, 3, "{out}");
     assert_eq!(out.stderr.trim(), "No help topic for 'nosuchcmd'", "{out}");
 }
+
+/// runc kills what outlived a stopped init with `kill --all` (containerd's shim asks for it
+/// after every exit); hull did not.
+#[test]
+fn kill_all_reaches_orphans_of_a_stopped_container() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.remove_namespace("pid");
+    // A sleep whose length no other test uses: found by its command line.
+    let secs = (100_000 + std::process::id() % 100_000).to_string();
+    b.set(
+        "/process/args",
+        json!(["sh", "-c", format!("sleep {secs} & exit 0")]),
+    );
+    b.write();
+    let id = h.id("orph");
+    h.create_start(&b, &id);
+    h.wait_status(&id, "stopped");
+    let alive = || !procs_with_cmdline(&format!("sleep {secs}")).is_empty();
+    assert!(
+        wait_until(std::time::Duration::from_secs(5), alive),
+        "the orphan never ran"
+    );
+    h.ok(&["kill", "--all", &id, "KILL"]);
+    assert!(
+        wait_until(std::time::Duration::from_secs(5), || !alive()),
+        "kill --all left the orphan alive"
+    );
+    h.ok(&["delete", &id]);
+}
