@@ -34,6 +34,8 @@ const PAUSE_IMAGE: &str = "localhost/hull-pause:latest";
 const HANDLER: &str = "hull";
 /// The pods' bridge and address range, inside the VM only.
 const BRIDGE: &str = "hullcni0";
+/// Where Debian's containernetworking-plugins puts bridge, host-local and loopback.
+const CNI_BIN_DIR: &str = "/usr/lib/cni";
 const SUBNET_PREFIX: &str = "10.89.77.";
 const GATEWAY: &str = "10.89.77.1";
 const MIB: i64 = 1024 * 1024;
@@ -62,6 +64,12 @@ extern "C" fn stop_daemon() {
 
 fn containerd() -> Option<&'static Containerd> {
     if !engine_can_run("containerd") {
+        return None;
+    }
+    if !Path::new(CNI_BIN_DIR).join("bridge").exists() {
+        let why = format!("no CNI plugins in {CNI_BIN_DIR} (integration/setup installs them)");
+        assert!(std::env::var_os("HULL_REQUIRE_CGROUP2").is_none(), "{why}");
+        skip(&why);
         return None;
     }
     let podman = podman()?;
@@ -110,7 +118,7 @@ impl Containerd {
                  runtime_type = \"io.containerd.runc.v2\"\n\
                  [{cri}.containerd.runtimes.{HANDLER}.options]\n\
                  BinaryName = \"{}\"\n  Root = \"{}\"\n  SystemdCgroup = false\n\
-                 [{cri}.cni]\n  bin_dir = \"/usr/lib/cni\"\n  conf_dir = \"{d}/cni\"\n",
+                 [{cri}.cni]\n  bin_dir = \"{CNI_BIN_DIR}\"\n  conf_dir = \"{d}/cni\"\n",
                 hull.display(),
                 runtime_root.display(),
             ),
