@@ -846,7 +846,21 @@ fn cri_pod_runs_two_containers_under_the_hull_handler() {
     assert_eq!(pod.stop_container(&c2, 1), 137);
     pod.remove_container(&c1);
     pod.remove_container(&c2);
+    // The pod's network namespace, which containerd keeps mounted, and host-local's record of
+    // the pod's address: both must go with the pod.
+    let netns = info["runtimeSpec"]["linux"]["namespaces"]
+        .as_array()
+        .and_then(|a| a.iter().find(|n| n["type"] == "network"))
+        .and_then(|n| n["path"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(Path::new(&netns).exists(), "no netns in {info}");
+    let reservation = d.ipam_dir.join("hull-pods").join(&ip);
+    assert!(reservation.exists(), "{ip} is not reserved");
     pod.remove(&[&c1, &c2], &[sandbox_pid, c1_pid, c2_pid]);
+    assert!(!Path::new(&netns).exists(), "{netns} is left");
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mountinfo.contains(&netns), "{netns} is still mounted");
     // CNI's DEL ran: the pod's veth is off the bridge and its address is free again.
     let ports: Vec<_> = std::fs::read_dir(format!("/sys/class/net/{BRIDGE}/brif"))
         .unwrap()
@@ -854,10 +868,7 @@ fn cri_pod_runs_two_containers_under_the_hull_handler() {
         .map(|e| e.file_name())
         .collect();
     assert!(ports.is_empty(), "ports left on {BRIDGE}: {ports:?}");
-    assert!(
-        !d.ipam_dir.join("hull-pods").join(&ip).exists(),
-        "{ip} is still reserved"
-    );
+    assert!(!reservation.exists(), "{ip} is still reserved");
 }
 
 #[test]
