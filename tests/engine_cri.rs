@@ -159,17 +159,7 @@ impl Containerd {
         // A pause container only has to outlive the pod: busybox sleep does. containerd kills
         // the sandbox with SIGKILL, so sleep's ignoring SIGTERM as pid 1 does not matter.
         let rootfs = dir.join("rootfs.tar");
-        let out = host(
-            "tar",
-            &[
-                "-C",
-                cached_rootfs().to_str().unwrap(),
-                "-cf",
-                rootfs.to_str().unwrap(),
-                ".",
-            ],
-        );
-        assert!(out.ok(), "{out}");
+        busybox_tar(&rootfs);
         podman.ok(&[
             "import",
             "-q",
