@@ -244,6 +244,7 @@ pub fn create(o: &Options) -> Result<Created> {
                 preserve_fds: o.preserve_fds + listen_fds,
                 hook_state: state.public(super::Status::Created),
                 security: &security,
+                rootless: o.rootless,
                 stdio: o.stdio,
             };
             init::run(args, child_sync)

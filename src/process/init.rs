@@ -31,6 +31,8 @@ pub struct InitArgs<'a> {
     pub hook_state: serde_json::Value,
     /// Seccomp filter (compiled, with its listener) and LSM labels, settled by `create`.
     pub security: &'a security::Prepared,
+    /// hull runs rootless (container::rootless): the kernel refuses what needs the host's root.
+    pub rootless: bool,
     /// Pipes for 0, 1, 2 from a foreground `run` (process::stdio).
     pub stdio: [Option<std::os::fd::BorrowedFd<'a>>; 3],
 }
@@ -96,10 +98,12 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
 
     // 2. The root filesystem, up to the createRuntime hooks.
     let rootfs = if a.ns.mount {
+        // Rootless podman runs hull as root of its own user namespace, with none in the
+        // config: devices are bound and /sys is bound there too, as with a user namespace.
         Some(rootfs::prepare(
             spec,
             &a.rootfs,
-            a.ns.user,
+            a.ns.user || a.rootless,
             a.cgroup_dir.clone(),
             &a.bundle,
             idmapped,
