@@ -27,6 +27,10 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+/// How long to wait for what docker does in the background (logs, a detached exec, a cgroup's
+/// removal): every docker command costs a second or more on a loaded host.
+const DOCKER_WAIT: Duration = Duration::from_secs(30);
+
 /// An image whose entrypoint does not exist in it.
 const NO_ENTRYPOINT_IMAGE: &str = "localhost/hull-no-entrypoint:latest";
 
@@ -109,7 +113,7 @@ fn assert_nothing_left(d: &Docker, id: &str) {
     assert_no_runtime_state(&runtime_root(d), id);
     let dir = cgroup_dir(id);
     assert!(
-        wait_until(WAIT_TIMEOUT, || !dir.exists()),
+        wait_until(DOCKER_WAIT, || !dir.exists()),
         "{} is left behind",
         dir.display()
     );
@@ -157,7 +161,7 @@ fn docker_detached_logs_stop_and_rm() {
         ],
     );
     assert!(
-        wait_until(WAIT_TIMEOUT, || d.ok(&["logs", &name]).stderr
+        wait_until(DOCKER_WAIT, || d.ok(&["logs", &name]).stderr
             == "to-stderr\n"),
         "{}",
         d.run(&["logs", &name])
@@ -234,7 +238,7 @@ fn docker_exec_plain_user_workdir_env_and_detached() {
         "sleep 1; echo detached > /tmp/d",
     ]);
     assert!(
-        wait_until(WAIT_TIMEOUT, || d
+        wait_until(DOCKER_WAIT, || d
             .run(&["exec", &name, "cat", "/tmp/d"])
             .stdout
             == "detached\n"),
@@ -651,7 +655,7 @@ fn docker_cgroup2_pause_unpause_top_and_stats() {
     assert_eq!(d.inspect(&name, "{{.State.Status}}"), "paused");
     assert_eq!(read(&dir, "cgroup.freeze"), "1");
     assert!(
-        wait_until(WAIT_TIMEOUT, || read(&dir, "cgroup.events")
+        wait_until(DOCKER_WAIT, || read(&dir, "cgroup.events")
             .contains("frozen 1")),
         "{} did not freeze",
         dir.display()

@@ -7,7 +7,7 @@
 use crate::common::*;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// docker.io's client and daemon, by full path: another docker (a newer static client in
@@ -144,13 +144,13 @@ pub fn start_private_dockerd(dir: &Path) -> Docker {
     .unwrap();
     let containerd = which("containerd").expect("containerd (docker.io depends on it)");
     let containerd_log = dir.join("containerd.log");
-    let pid = spawn_daemon(
+    let child = spawn_daemon(
         &containerd,
         &["--config".into(), config.to_str().unwrap().into()],
         &containerd_log,
     );
     register_stop(Daemon {
-        pid,
+        child,
         dir: dir.to_path_buf(),
         docker_sock: None,
     });
@@ -187,9 +187,9 @@ pub fn start_private_dockerd(dir: &Path) -> Docker {
         "--iptables=false".into(),
         "--ip6tables=false".into(),
     ];
-    let pid = spawn_daemon(Path::new(DOCKERD), &args, &log);
+    let child = spawn_daemon(Path::new(DOCKERD), &args, &log);
     register_stop(Daemon {
-        pid,
+        child,
         dir: dir.to_path_buf(),
         docker_sock: Some(sock.clone()),
     });
@@ -206,8 +206,8 @@ pub fn start_private_dockerd(dir: &Path) -> Docker {
     docker
 }
 
-/// Starts `prog args` in the background, its output to `log`; returns its pid.
-fn spawn_daemon(prog: &Path, args: &[String], log: &Path) -> i32 {
+/// Starts `prog args` in the background, its output to `log`, its pid beside it.
+fn spawn_daemon(prog: &Path, args: &[String], log: &Path) -> Child {
     let logf = std::fs::File::create(log).unwrap();
     let child = Command::new(prog)
         .args(args)
@@ -219,13 +219,13 @@ fn spawn_daemon(prog: &Path, args: &[String], log: &Path) -> i32 {
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {}: {e}", prog.display()));
     std::fs::write(log.with_extension("pid"), child.id().to_string()).unwrap();
-    child.id() as i32
+    child
 }
 
 /// A daemon this test binary started: stopped at exit, dockerd (with a socket to remove its
 /// containers through first) before containerd.
 struct Daemon {
-    pid: i32,
+    child: Child,
     dir: PathBuf,
     docker_sock: Option<String>,
 }
@@ -248,14 +248,14 @@ extern "C" fn stop_private_daemons() {
     };
     let mut dirs = Vec::new();
     // The last started first: dockerd, then its containerd.
-    for daemon in daemons.into_iter().rev() {
+    for mut daemon in daemons.into_iter().rev() {
         if let Some(sock) = daemon.docker_sock {
             remove_all_containers(&Docker {
                 dir: daemon.dir.clone(),
                 sock,
             });
         }
-        stop_daemon(daemon.pid);
+        stop_daemon(&mut daemon.child);
         if !dirs.contains(&daemon.dir) {
             dirs.push(daemon.dir);
         }
@@ -279,21 +279,19 @@ fn remove_all_containers(d: &Docker) {
 }
 
 /// SIGTERMs a daemon of ours and reaps it, or SIGKILLs it after 30 s.
-fn stop_daemon(pid: i32) {
-    // SAFETY (test): signals and reaps our own child by its pid.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
+fn stop_daemon(child: &mut Child) {
+    // SAFETY (test): signals our own child, not yet reaped, by its pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let gone = wait_until(Duration::from_secs(30), || {
-        // SAFETY (test): as above; WNOHANG never blocks.
-        let r = unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
-        r == pid || r < 0
+        !matches!(child.try_wait(), Ok(None))
     });
     if !gone {
-        eprintln!("daemon {pid} did not stop on SIGTERM in 30 s: killing it");
-        // SAFETY (test): as above.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-            libc::waitpid(pid, std::ptr::null_mut(), 0);
-        }
+        eprintln!(
+            "daemon {} did not stop on SIGTERM in 30 s: killing it",
+            child.id()
+        );
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 
