@@ -19,11 +19,13 @@
 
 mod cgroup_util;
 mod common;
+mod docker_util;
 mod engine_util;
 mod systemd_util;
 
 use cgroup_util::read;
 use common::*;
+use docker_util::*;
 use engine_util::*;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -508,33 +510,24 @@ fn containerd_systemd_limits_survive_daemon_reload_and_rm_leaves_nothing() {
 
 // ---------------------------------------------------------------------------------- docker
 
-struct Docker {
-    dir: PathBuf,
-    sock: String,
-}
+/// dockerd at its default cgroup driver in the systemd VM.
+struct DockerSd(Docker);
 
-/// docker.io's client and daemon, not another docker that may come first in PATH.
-const DOCKER_CLI: &str = "/usr/bin/docker";
-const DOCKERD: &str = "/usr/sbin/dockerd";
-
-/// The name dockerd knows the runtime under test by (`docker run --runtime hull`).
-const DOCKER_RUNTIME: &str = "hull";
-
-fn docker() -> Option<&'static Docker> {
-    if !require_systemd() || !engine_can_run(DOCKERD) {
+fn docker() -> Option<&'static DockerSd> {
+    if !require_systemd() || !dockerd_installed() {
         return None;
     }
-    static SHARED: OnceLock<Docker> = OnceLock::new();
-    Some(SHARED.get_or_init(Docker::start))
+    static SHARED: OnceLock<DockerSd> = OnceLock::new();
+    Some(SHARED.get_or_init(DockerSd::start))
 }
 
-impl Docker {
+impl DockerSd {
     const UNIT: &str = "hull-test-dockerd.service";
 
     /// dockerd with its own config file (the runtime registered as `hull`), data and exec
     /// roots under /run, and the containerd it starts itself. No bridge and no iptables: the
     /// containers have no network. Its cgroup driver is left at the default.
-    fn start() -> Docker {
+    fn start() -> DockerSd {
         let dir = PathBuf::from("/run/hull-docker");
         // The daemon of an earlier run that did not get to stop it.
         let _ = host("systemctl", &["stop", Self::UNIT]);
@@ -561,32 +554,11 @@ impl Docker {
             &[DOCKERD, "--config-file", config.to_str().unwrap()],
         );
         let docker = Docker { dir, sock };
-        assert!(
-            wait_until(Duration::from_secs(60), || Path::new(&docker.sock).exists()
-                && docker.run(&["version"]).ok()),
-            "dockerd did not come up; its journal:\n{}",
-            journal(Self::UNIT)
-        );
+        docker.wait_up(|| journal(Self::UNIT));
         let out = docker.ok(&["info", "--format", "{{.CgroupDriver}}"]);
         assert_eq!(out.out(), "systemd", "dockerd's default cgroup driver{out}");
-        let tar = docker.dir.join("rootfs.tar");
-        busybox_tar(&tar);
-        docker.ok(&["import", tar.to_str().unwrap(), IMAGE]);
-        docker
-    }
-
-    fn run(&self, args: &[&str]) -> Out {
-        let cli = self.dir.join("cli");
-        let host_arg = format!("unix://{}", self.sock);
-        let mut all = vec!["--config", cli.to_str().unwrap(), "-H", &host_arg];
-        all.extend_from_slice(args);
-        host(DOCKER_CLI, &all)
-    }
-
-    fn ok(&self, args: &[&str]) -> Out {
-        let out = self.run(args);
-        assert!(out.ok(), "{out}");
-        out
+        docker.import_busybox(IMAGE, &[]);
+        DockerSd(docker)
     }
 }
 
@@ -601,13 +573,13 @@ const DOCKER_LIMITS: [&str; 8] = [
     "0.5",
 ];
 
-impl Engine for Docker {
+impl Engine for DockerSd {
     fn start(&self, opts: &[&str]) -> String {
         let mut args = vec!["run", "-d", "--network", "none"];
         args.extend_from_slice(&DOCKER_LIMITS);
         args.extend_from_slice(opts);
         args.extend_from_slice(&[IMAGE, "sleep", "1000"]);
-        self.ok(&args).out().to_string()
+        self.0.ok(&args).out().to_string()
     }
 
     fn run_rm(&self, script: &str) -> (String, Out) {
@@ -616,7 +588,7 @@ impl Engine for Docker {
         let mut args = vec!["run", "--rm", "--network", "none", "--cidfile", cidfile];
         args.extend_from_slice(&DOCKER_LIMITS);
         args.extend_from_slice(&[IMAGE, "sh", "-c", script]);
-        let out = self.run(&args);
+        let out = self.0.run(&args);
         let id = std::fs::read_to_string(cidfile).unwrap_or_default();
         assert!(!id.is_empty(), "docker wrote no container id{out}");
         let _ = std::fs::remove_file(cidfile);
@@ -624,25 +596,25 @@ impl Engine for Docker {
     }
 
     fn exec(&self, id: &str, script: &str) -> Out {
-        self.run(&["exec", id, "sh", "-c", script])
+        self.0.run(&["exec", id, "sh", "-c", script])
     }
 
     fn pause(&self, id: &str) {
-        self.ok(&["pause", id]);
+        self.0.ok(&["pause", id]);
     }
 
     fn resume(&self, id: &str) {
-        self.ok(&["unpause", id]);
+        self.0.ok(&["unpause", id]);
     }
 
     fn kill(&self, id: &str) {
-        self.ok(&["kill", "-s", "KILL", id]);
-        let out = self.ok(&["wait", id]);
+        self.0.ok(&["kill", "-s", "KILL", id]);
+        let out = self.0.ok(&["wait", id]);
         assert_eq!(out.out(), "137", "{out}");
     }
 
     fn remove(&self, id: &str) {
-        self.ok(&["rm", id]);
+        self.0.ok(&["rm", id]);
     }
 
     fn unit(&self, id: &str) -> String {
@@ -657,7 +629,7 @@ impl Engine for Docker {
     fn runtime_root(&self) -> PathBuf {
         // dockerd has the shim keep every runtime's state in <exec-root>/runtime-runc (runc
         // being its default runtime's name), per containerd namespace (moby).
-        self.dir.join("exec/runtime-runc/moby")
+        self.0.dir.join("exec/runtime-runc/moby")
     }
 }
 

@@ -170,3 +170,27 @@ impl Podman {
             .to_string()
     }
 }
+
+/// Asserts that the runtime under test has container `id` under `root`, running (which also
+/// proves `root` is where the engine has the runtime keep its state).
+pub fn assert_runtime_state_running(root: &Path, id: &str) {
+    let out = host(
+        hull_bin().to_str().unwrap(),
+        &["--root", root.to_str().unwrap(), "state", id],
+    );
+    assert!(out.ok(), "{out}");
+    let state: Value = serde_json::from_str(&out.stdout).expect("state prints JSON");
+    assert_eq!(state["status"], "running", "{out}");
+}
+
+/// Asserts that the runtime under test has no state of container `id` under `root`.
+pub fn assert_no_runtime_state(root: &Path, id: &str) {
+    let out = host(
+        hull_bin().to_str().unwrap(),
+        &["--root", root.to_str().unwrap(), "state", id],
+    );
+    assert!(
+        !out.ok() && out.stderr.contains("does not exist"),
+        "the runtime still has state of {id}{out}"
+    );
+}
