@@ -187,9 +187,14 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     }
     let forked = sys::clone3(0, cg_fd.as_ref().filter(|_| !paused).map(|f| f.as_fd()));
     if join_pid && !fork_in_child && !matches!(forked, Ok(sys::Forked::Child)) {
-        // Only the child was to be born in the container's pid namespace.
-        setns(own_pid_ns.as_fd(), CloneFlags::CLONE_NEWPID)
-            .context("returning to our own pid namespace")?;
+        // Only the child was to be born in the container's pid namespace. As root of a user
+        // namespace that does not own our own pid namespace (rootless podman's), the kernel
+        // refuses the way back; this process clones nothing more, so that is harmless.
+        match setns(own_pid_ns.as_fd(), CloneFlags::CLONE_NEWPID) {
+            Err(nix::errno::Errno::EPERM)
+                if crate::container::rootless::detect(crate::container::rootless::Flag::Auto) => {}
+            r => r.context("returning to our own pid namespace")?,
+        }
     }
     let (pid, _child_pidfd) = match forked.context("clone3 of the exec'd process")? {
         sys::Forked::Child => {
