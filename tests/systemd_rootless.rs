@@ -64,8 +64,15 @@ fn rootless_podman() -> Option<&'static RootlessPodman> {
     if !require_systemd() || !engine_can_run("podman") {
         return None;
     }
-    static SHARED: OnceLock<RootlessPodman> = OnceLock::new();
-    Some(SHARED.get_or_init(RootlessPodman::set_up))
+    static SHARED: OnceLock<Option<RootlessPodman>> = OnceLock::new();
+    // A failed set-up fails the test that ran it with the reason, and every other test at
+    // once, instead of each retrying it for minutes.
+    let set_up = SHARED.get_or_init(|| std::panic::catch_unwind(RootlessPodman::set_up).ok());
+    assert!(
+        set_up.is_some(),
+        "setting up the rootless user and its podman failed (see the first failing test)"
+    );
+    set_up.as_ref()
 }
 
 fn id_of(flag: &str) -> Option<u32> {
@@ -199,7 +206,7 @@ impl RootlessPodman {
         ];
         all.extend(self.global.iter().map(String::as_str));
         all.extend_from_slice(args);
-        host("runuser", &all)
+        as_root_slowly("runuser", &all)
     }
 
     fn ok(&self, args: &[&str]) -> Out {
@@ -358,6 +365,30 @@ impl RootlessPodman {
     }
 }
 
+/// Force-removes a detached container if its test fails half-way, so that the next tests
+/// (which count the user's processes) see only their own.
+struct RemoveOnPanic<'a>(&'a RootlessPodman, &'a str);
+
+impl Drop for RemoveOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = self.0.podman(&["rm", "-f", "-t", "0", self.1]);
+        }
+    }
+}
+
+/// How long one podman command may take: its first runs as a user (its pause process, the
+/// store) take a minute and more under TCG when the host is busy, beyond the harness's default.
+const PODMAN_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// `host`, with PODMAN_TIMEOUT.
+fn as_root_slowly(prog: &str, args: &[&str]) -> Out {
+    let io = tmp_base().join("io");
+    std::fs::create_dir_all(&io).unwrap();
+    let prog = which(prog).unwrap_or_else(|| panic!("{prog} not found in PATH"));
+    spawn_cmd(&prog, args, &io).wait_timeout(PODMAN_TIMEOUT)
+}
+
 /// The cgroup of user `uid`'s systemd manager, the subtree delegated to it.
 fn manager_cgroup(uid: u32) -> PathBuf {
     PathBuf::from(format!(
@@ -391,6 +422,7 @@ fn detached_container_has_its_limits_in_the_users_subtree_execs_and_rm_leaves_no
     args.extend_from_slice(&LIMITS);
     args.extend_from_slice(&[IMAGE, "sleep", "1000"]);
     let id = p.ok(&args).out().to_string();
+    let _cleanup = RemoveOnPanic(p, &id);
 
     let state = p.runtime_root().join(&id);
     assert!(
