@@ -15,7 +15,9 @@
 //! They need systemd as PID 1 and run in the systemd VM (`integration/vm-test --systemd`),
 //! whose / is a tmpfs overlay: the user, its id ranges, its linger and the delegation drop-in
 //! exist only in that boot. Elsewhere they say why they skip. The runtime is hull's own binary,
-//! or HULL_TEST_BIN (e.g. `/usr/sbin/runc`, to check the tests themselves).
+//! or HULL_TEST_BIN (e.g. `/usr/sbin/runc`, to check the tests themselves; all pass with it).
+//! crun 1.8 is no reference for the host-side checks: it runs the container in a `container`
+//! cgroup below the scope and writes the limits there, leaving the scope's memory.max `max`.
 
 mod cgroup_util;
 mod common;
