@@ -7,9 +7,9 @@ mod common;
 mod systemd_util;
 
 use common::*;
-use systemd_util::{daemon_reload, require_systemd, units_mentioning};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use systemd_util::{daemon_reload, require_systemd, units_mentioning};
 
 /// `systemctl show -p P --value UNIT`.
 fn show(unit: &str, prop: &str) -> String {
