@@ -36,8 +36,6 @@ fn run() -> ! {
         eprintln!("hull: internal error: {msg}");
     }));
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    // Before the command line is parsed, since the re-executed image parses it anyway.
-    let ro_exe = cli::may_enter_container(&args).then(security::ro_exe::ensure);
     if let Some(r) = cli::fast_path(&args) {
         finish(r);
     }
@@ -48,10 +46,6 @@ fn run() -> ! {
     if let Err(e) = logging::init(cli.log.as_deref(), cli.log_format, cli.debug) {
         eprintln!("hull: {e:#}");
         std::process::exit(1);
-    }
-    if let Some(Err(e)) = ro_exe {
-        // The exec check and the non-dumpable init remain.
-        logging::debug(&format!("no read-only view of the hull binary: {e:#}"));
     }
     finish(cli::dispatch(cli));
 }

@@ -68,11 +68,11 @@ pub struct Args {
 
 pub fn run(root: &Path, a: Args) -> Result<i32> {
     let container = crate::container::Container::load(root, &a.id)?;
+    let spec = container.spec()?;
     let process = match &a.process {
         Some(path) => from_file(path)?,
         None => {
-            let base = container
-                .spec()?
+            let base = spec
                 .process()
                 .clone()
                 .context("process: missing in the container's config")?;
@@ -85,6 +85,7 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
     exec_in::exec(
         container,
         exec_in::Options {
+            spec,
             process,
             detach: a.detach,
             pid_file: a.pid_file.as_deref(),

@@ -140,17 +140,6 @@ pub enum Command {
     Update(update::Args),
 }
 
-/// Whether these arguments may run a command whose processes enter a container (create, run,
-/// exec), which must run hull from a read-only view of its binary (CVE-2019-5736). Decided
-/// before clap parses anything, so it errs on the safe side: any argument that names one of
-/// those commands counts, wherever it stands (a container called "run" costs a re-exec, never
-/// the protection).
-pub fn may_enter_container(args: &[std::ffi::OsString]) -> bool {
-    args.iter()
-        .skip(1)
-        .any(|a| matches!(a.to_str(), Some("create" | "run" | "exec")))
-}
-
 /// Runs the command and returns the process exit code.
 pub fn dispatch(cli: Cli) -> Result<i32> {
     if cli.version {
@@ -216,26 +205,6 @@ mod tests {
             .map(Into::into)
             .collect();
         state_fast_path(&v).map(|(r, a)| (r.display().to_string(), a.id))
-    }
-
-    fn enters(args: &[&str]) -> bool {
-        let v: Vec<std::ffi::OsString> = std::iter::once("hull")
-            .chain(args.iter().copied())
-            .map(Into::into)
-            .collect();
-        may_enter_container(&v)
-    }
-
-    #[test]
-    fn every_form_of_create_run_and_exec_takes_the_read_only_view() {
-        assert!(enters(&["create", "-b", "b", "x"]));
-        assert!(enters(&["--root", "/r", "--debug", "run", "x"]));
-        assert!(enters(&["--log-format=json", "exec", "x", "true"]));
-        // Erring on the safe side: a container named "run" costs a re-exec, never protection.
-        assert!(enters(&["delete", "run"]));
-        assert!(!enters(&["state", "x"]));
-        assert!(!enters(&["--root", "/r", "delete", "-f", "x"]));
-        assert!(!enters(&[]));
     }
 
     #[test]

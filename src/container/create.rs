@@ -48,6 +48,8 @@ pub fn create(o: &Options) -> Result<Created> {
     let bundle = std::fs::canonicalize(o.bundle)
         .with_context(|| format!("bundle {}", o.bundle.display()))?;
     let (mut spec, raw) = spec::load(&bundle)?;
+    // Before anything is touched: this may re-execute hull (CVE-2019-5736).
+    let trampoline = crate::security::exe_view::for_create(&spec);
     // Socket activation (LISTEN_FDS) and sd_notify (NOTIFY_SOCKET) pass through, as with runc.
     let listen_fds = crate::notify::prepare_spec(&mut spec, &o.root.join(o.id))?;
     let root_path = spec
@@ -245,6 +247,7 @@ pub fn create(o: &Options) -> Result<Created> {
                 hook_state: state.public(super::Status::Created),
                 security: &security,
                 rootless: o.rootless,
+                trampoline: trampoline.as_ref(),
                 stdio: o.stdio,
             };
             init::run(args, child_sync)

@@ -73,6 +73,10 @@ impl Container {
         if let Some(cause) = rest.strip_prefix(b"E") {
             bail!("{}", String::from_utf8_lossy(cause));
         }
+        // The exec trampoline's report (security::trampoline).
+        if let Some(cause) = crate::security::trampoline::describe(&rest) {
+            bail!("{cause}");
+        }
         fault::point("start", "poststart hooks")?;
         let spec = self.spec()?;
         let poststart = spec.hooks().as_ref().and_then(|h| h.poststart().as_ref());

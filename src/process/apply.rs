@@ -7,6 +7,7 @@
 
 use super::{exec, user};
 use crate::security;
+use crate::security::trampoline::Trampoline;
 use anyhow::{Context, Result};
 use nix::sys::stat::Mode;
 use oci_spec::runtime::Process;
@@ -20,6 +21,8 @@ pub struct Prepared<'a> {
     envp: Vec<CString>,
     nnp: bool,
     guard: &'a security::Guard<'a>,
+    /// The last execve goes through it when given (security::exe_view).
+    trampoline: Option<&'a Trampoline>,
     /// The highest fd open at `prepare`, for closing them where close_range is refused.
     fd_ceiling: RawFd,
 }
@@ -30,6 +33,7 @@ pub fn prepare<'a>(
     process: &Process,
     guard: &'a security::Guard<'a>,
     preserve_fds: u32,
+    trampoline: Option<&'a Trampoline>,
 ) -> Result<Prepared<'a>> {
     // Inherited fds are closed at execve; hull's own are opened close-on-exec. Done here too
     // because a seccomp filter loaded just below may forbid close_range later.
@@ -85,6 +89,7 @@ pub fn prepare<'a>(
         envp,
         nnp,
         guard,
+        trampoline,
         fd_ceiling,
     })
 }
@@ -92,7 +97,8 @@ pub fn prepare<'a>(
 impl Prepared<'_> {
     /// The last locks, as late as possible: no_new_privs, seccomp, a default signal state; then
     /// every fd from 3 + `preserve_fds` up is closed but `keep` (close-on-exec fifos and
-    /// sockets the caller waits on for EOF), and execve. An error before the fds are closed is
+    /// sockets the caller waits on for EOF; the first gets the trampoline's report), and
+    /// execve, through the trampoline if there is one. An error before the fds are closed is
     /// returned; after it, `report` gets it (through a kept fd) and the process exits, since
     /// hull's own handles are gone.
     pub fn exec(
@@ -101,7 +107,15 @@ impl Prepared<'_> {
         keep: &[RawFd],
         report: impl FnOnce(&anyhow::Error),
     ) -> Result<std::convert::Infallible> {
-        self.guard.check_exec(&self.program)?;
+        // Executed from hull's image, the program is checked again (it may have been swapped
+        // since `prepare`); through the trampoline nothing it names can reach hull's binary.
+        let via = match self.trampoline {
+            Some(t) => Some((t, Trampoline::argv(keep, &self.program, &self.argv)?)),
+            None => {
+                self.guard.check_exec(&self.program)?;
+                None
+            }
+        };
         exec::reset_signals()?;
         // Again, now that the fifo and hooks are done, unless a filter loaded early (without
         // no_new_privs) may already forbid close_range; every fd hull opened since `prepare`
@@ -115,12 +129,21 @@ impl Prepared<'_> {
                 .context("process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)")?;
         }
         self.guard.lock_late(self.nnp)?;
-        exec::close_fds(3 + preserve_fds as RawFd, keep, self.fd_ceiling);
-        let Err(e) = nix::unistd::execve(&self.program, &self.argv, &self.envp);
-        report(&anyhow::anyhow!(
-            "process.args[0]: exec {:?}: {e}",
-            self.program
-        ));
+        let first = 3 + preserve_fds as RawFd;
+        let Some((t, argv)) = via else {
+            exec::close_fds(first, keep, self.fd_ceiling);
+            let Err(e) = nix::unistd::execve(&self.program, &self.argv, &self.envp);
+            report(&anyhow::anyhow!(
+                "process.args[0]: exec {:?}: {e}",
+                self.program
+            ));
+            crate::sys::exit_now(1)
+        };
+        let mut kept = keep.to_vec();
+        kept.push(std::os::fd::AsRawFd::as_raw_fd(t));
+        exec::close_fds(first, &kept, self.fd_ceiling);
+        let e = t.exec(keep, &argv, &self.envp);
+        report(&e.context(format!("process.args[0]: exec {:?}", self.program)));
         crate::sys::exit_now(1)
     }
 }

@@ -19,6 +19,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 pub struct Options<'a> {
+    /// The container's config, as saved at create.
+    pub spec: oci_spec::runtime::Spec,
     /// The process to run, already merged from config.json or --process and the flags.
     pub process: Process,
     pub detach: bool,
@@ -73,9 +75,16 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     if o.console_socket.is_some() && (!o.detach || !terminal) {
         bail!("cannot use console socket if hull will not detach or allocate tty");
     }
+    // Before anything is touched: this may re-execute hull (CVE-2019-5736).
+    let trampoline = crate::security::exe_view::for_exec(
+        &o.spec,
+        &o.process,
+        container.state.pid,
+        &container.dir,
+    )?;
     // Seccomp and LSM settled on the host, from the container's config with this process in
     // place of the init's (an exec'd process may have its own apparmorProfile).
-    let mut spec = container.spec()?;
+    let mut spec = o.spec;
     spec.set_process(Some(o.process.clone()));
     let state_root = container.dir.parent().unwrap_or(Path::new("/"));
     let security = crate::security::Prepared::new(&spec, state_root)?;
@@ -213,6 +222,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
                 stdio: [0, 1, 2].map(|i| stdio_theirs[i].as_ref().map(|f| f.as_fd())),
                 preserve_fds,
                 session_keyring: container.state.session_keyring(),
+                trampoline: trampoline.as_ref(),
             };
             child(args, child_sync)
         }
@@ -337,6 +347,7 @@ struct ChildArgs<'a> {
     stdio: [Option<std::os::fd::BorrowedFd<'a>>; 3],
     preserve_fds: u32,
     session_keyring: Option<String>,
+    trampoline: Option<&'a crate::security::trampoline::Trampoline>,
 }
 
 /// The cloned child: never returns. It execs the process, or exits 1 after telling the parent
@@ -407,7 +418,7 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     }
 
     super::sched::linux(a.linux)?;
-    let prepared = apply::prepare(a.process, &guard, a.preserve_fds)?;
+    let prepared = apply::prepare(a.process, &guard, a.preserve_fds, a.trampoline)?;
     // execCPUAffinity's final list, now that the process is in the container's cgroup.
     if let Some(list) = a.affinity.and_then(|x| x.cpu_affinity_final().as_deref()) {
         super::sched::cpu_affinity(list, "process.execCPUAffinity.final")?;

@@ -33,6 +33,8 @@ pub struct InitArgs<'a> {
     pub security: &'a security::Prepared,
     /// hull runs rootless (container::rootless): the kernel refuses what needs the host's root.
     pub rootless: bool,
+    /// The exec trampoline, when the last execve goes through it (security::exe_view).
+    pub trampoline: Option<&'a security::trampoline::Trampoline>,
     /// Pipes for 0, 1, 2 from a foreground `run` (process::stdio).
     pub stdio: [Option<std::os::fd::BorrowedFd<'a>>; 3],
 }
@@ -158,7 +160,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     // 6-7. rlimits, privileges (bounding set, user switch with keep-caps, the other capability
     //      sets), umask and the checked working directory: shared with `exec`.
     super::sched::linux(linux)?;
-    let prepared = apply::prepare(process, &guard, a.preserve_fds)?;
+    let prepared = apply::prepare(process, &guard, a.preserve_fds, a.trampoline)?;
 
     // 8. Tell `create` we are ready, and live on without it only once it has recorded the
     //    container: if it dies before, PDEATHSIG kills us (or, for an init that forked and so

@@ -102,6 +102,11 @@ impl Sync {
             b'C' => Msg::Created,
             b'X' => Msg::Detached,
             b'E' => Msg::Error(String::from_utf8_lossy(&buf[1..n]).into_owned()),
+            // The exec trampoline's report (security::trampoline).
+            b'T' => Msg::Error(
+                crate::security::trampoline::describe(&buf[..n])
+                    .unwrap_or_else(|| String::from_utf8_lossy(&buf[1..n]).into_owned()),
+            ),
             other => bail!("unexpected sync message {other:#x}"),
         };
         Ok(Some((msg, fds)))

@@ -3,11 +3,13 @@
 
 pub mod capabilities;
 pub mod exe;
+pub mod exe_view;
 pub mod host;
 pub mod lsm;
 pub mod ro_exe;
 pub mod seccomp;
 mod seccomp_enosys;
+pub mod trampoline;
 
 pub use host::HostView;
 

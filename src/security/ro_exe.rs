@@ -1,7 +1,8 @@
-//! CVE-2019-5736 without a race: every hull process that enters a container (create, run, exec)
-//! runs its binary from a read-only view of it, so that whatever a container swaps in (a `#!`
-//! chain, an ELF interpreter, binfmt_misc), a handle it obtains through /proc/<pid>/exe can
-//! never be opened for writing (EROFS), neither while hull runs nor after.
+//! CVE-2019-5736 without a race: a hull process that enters a container where exe_view says the
+//! container may reach it runs its binary from a read-only view of it, so that a handle a
+//! container obtains through /proc/<pid>/exe (of hull, or of hull reached through a swapped
+//! `#!` chain, ELF interpreter or binfmt_misc) can never be opened for writing (EROFS), neither
+//! while hull runs nor after.
 //!
 //! The view is a detached read-only bind mount of the binary itself (open_tree +
 //! mount_setattr), and hull re-executes itself once through it (execveat of the mount's fd):

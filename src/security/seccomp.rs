@@ -174,6 +174,33 @@ fn send_listener(l: &Listener, fd: &OwnedFd, msg: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Whether the profile lets `name` through on the native architecture whatever its arguments:
+/// an unconditional rule that allows (or logs) it, or an allowing default that no rule for it
+/// overrides. Anything less plain (a condition, a notify or trace action, an action that does
+/// not compile) is a no: the caller then does without what needs the syscall.
+pub fn allows_plainly(s: &LinuxSeccomp, name: &str) -> bool {
+    let Ok(default) = action(s.default_action(), s.default_errno_ret(), "") else {
+        return false;
+    };
+    let lets_through = |a: ScmpAction| matches!(a, ScmpAction::Allow | ScmpAction::Log);
+    let mut verdict = lets_through(default);
+    let rules = s.syscalls().iter().flatten();
+    for call in rules.filter(|c| c.names().iter().any(|n| n == name)) {
+        let Ok(act) = action(call.action(), call.errno_ret(), "") else {
+            return false;
+        };
+        // `compile` skips these.
+        if act == default {
+            continue;
+        }
+        if call.args().as_ref().is_some_and(|a| !a.is_empty()) || !lets_through(act) {
+            return false;
+        }
+        verdict = true;
+    }
+    verdict
+}
+
 /// The exact inputs of the compiled program: the rules and everything the compiler's output
 /// depends on (hull, libseccomp, native arch and the running kernel, whose API level libseccomp
 /// probes).
@@ -431,6 +458,32 @@ mod tests {
         assert!(parse_entry(&data, b"another key").is_none());
         assert!(parse_entry(&data, &cache_key(&s).unwrap()).is_some());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn plain_allowance() {
+        let p = |v: Value| profile(v);
+        let allow_all = p(json!({"defaultAction": "SCMP_ACT_ALLOW"}));
+        assert!(allows_plainly(&allow_all, "execveat"));
+        let listed = p(json!({"defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [{"names": ["read", "execveat"], "action": "SCMP_ACT_ALLOW"}]}));
+        assert!(allows_plainly(&listed, "execveat"));
+        assert!(!allows_plainly(&listed, "fcntl"));
+        let denied = p(json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["execveat"], "action": "SCMP_ACT_ERRNO"}]}));
+        assert!(!allows_plainly(&denied, "execveat"));
+        let conditional = p(json!({"defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [{"names": ["fcntl"], "action": "SCMP_ACT_ALLOW",
+                          "args": [{"index": 1, "value": 2, "op": "SCMP_CMP_EQ"}]}]}));
+        assert!(!allows_plainly(&conditional, "fcntl"));
+        let notified = p(json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["execveat"], "action": "SCMP_ACT_NOTIFY"}]}));
+        assert!(!allows_plainly(&notified, "execveat"));
+        // A rule with the default's action compiles to nothing.
+        let redundant = p(json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["execveat"], "action": "SCMP_ACT_ALLOW",
+                          "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]}]}));
+        assert!(allows_plainly(&redundant, "execveat"));
     }
 
     #[test]

@@ -108,6 +108,14 @@ pub fn cloexec_from(first: u32) -> nix::Result<()> {
     Errno::result(ret).map(drop)
 }
 
+/// Clears FD_CLOEXEC on `fd` (`fcntl(F_SETFD, 0)`), for an fd that must survive one execve.
+pub fn clear_cloexec(fd: RawFd) -> nix::Result<()> {
+    // SAFETY: plain fcntl with integer arguments; it only changes the fd's flags (a closed fd
+    // fails with EBADF).
+    let ret = unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+    Errno::result(ret).map(drop)
+}
+
 /// Closes every fd from `first` to `last` (`close_range(2)` without flags).
 pub fn close_range(first: u32, last: u32) -> nix::Result<()> {
     // SAFETY: plain syscall with integer arguments. The caller owns the fds of that range and
