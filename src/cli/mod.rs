@@ -24,13 +24,11 @@ pub const DEFAULT_ROOT: &str = "/run/hull";
 
 use crate::container::rootless::Flag as Rootless;
 
-/// `--root`, or the default for this caller.
-fn default_root(root: Option<PathBuf>, rootless: Rootless) -> anyhow::Result<PathBuf> {
+/// `--root`, or the default for a caller that is `rootless` or not.
+fn root_or_default(root: Option<PathBuf>, rootless: bool) -> anyhow::Result<PathBuf> {
     match root {
         Some(r) => Ok(r),
-        None => {
-            crate::container::rootless::default_root(crate::container::rootless::detect(rootless))
-        }
+        None => crate::container::rootless::default_root(rootless),
     }
 }
 
@@ -60,7 +58,8 @@ fn state_fast_path(args: &[std::ffi::OsString]) -> Option<(PathBuf, state::Args)
         ["state", id] if root != Some("") && !id.is_empty() && !id.starts_with('-') => {
             let root = match root {
                 Some(r) => PathBuf::from(r),
-                None => default_root(None, Rootless::Auto).ok()?,
+                None => root_or_default(None, crate::container::rootless::detect(Rootless::Auto))
+                    .ok()?,
             };
             Some((root, state::Args { id: id.to_string() }))
         }
@@ -152,7 +151,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         return Ok(0);
     }
     let rootless = crate::container::rootless::detect(cli.rootless);
-    let root = &default_root(cli.root, cli.rootless)?;
+    let root = &root_or_default(cli.root, rootless)?;
     let Some(cmd) = cli.command else {
         // As runc: no command means the help, on stdout, and success.
         use clap::CommandFactory;
