@@ -136,8 +136,12 @@ impl Rootless {
             !self.state_root().join(id).exists(),
             "state of {id} left behind"
         );
-        let left = wait_until(Duration::from_secs(5), || user_procs(self.uid).is_empty());
-        assert!(left, "processes of {USER} left: {:?}", user_procs(self.uid));
+        let left = wait_until(Duration::from_secs(5), || procs_of_uid(self.uid).is_empty());
+        assert!(
+            left,
+            "processes of {USER} left: {:?}",
+            procs_of_uid(self.uid)
+        );
     }
 }
 
@@ -149,28 +153,6 @@ fn chown(path: &Path, uid: u32, gid: u32) {
         .unwrap()
         .success();
     assert!(ok, "chown {}", path.display());
-}
-
-/// Pids of the user's processes (the test user runs nothing but hull and its containers).
-fn user_procs(uid: u32) -> Vec<i32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let real = status
-            .lines()
-            .find_map(|l| l.strip_prefix("Uid:"))
-            .and_then(|l| l.split_whitespace().next().map(str::to_string));
-        let zombie = status
-            .lines()
-            .any(|l| l.starts_with("State:") && l.contains('Z'));
-        if real.as_deref() == Some(&uid.to_string()) && !zombie {
-            out.push(pid);
-        }
-    }
-    out
 }
 
 /// Tests share one user: run them one at a time.

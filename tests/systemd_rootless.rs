@@ -298,21 +298,7 @@ impl RootlessPodman {
             })
         };
         let mut out = Vec::new();
-        for e in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-                continue;
-            };
-            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-            let uid = status
-                .lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|l| l.split_whitespace().next().map(str::to_string));
-            let zombie = status
-                .lines()
-                .any(|l| l.starts_with("State:") && l.contains('Z'));
-            if uid.as_deref() != Some(&self.uid.to_string()) || zombie {
-                continue;
-            }
+        for pid in procs_of_uid(self.uid) {
             let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
             let cgroup = cgroup.trim().trim_start_matches("0::");
             if own_unit(cgroup) {

@@ -944,6 +944,23 @@ pub fn procs_with_cmdline(needle: &str) -> Vec<i32> {
         .collect()
 }
 
+/// Live processes whose real uid is `uid` (a test user's).
+pub fn procs_of_uid(uid: u32) -> Vec<i32> {
+    let want = uid.to_string();
+    live_procs()
+        .into_iter()
+        .filter(|(_, base)| {
+            fs::read_to_string(base.join("status")).is_ok_and(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Uid:"))
+                    .and_then(|l| l.split_whitespace().next())
+                    == Some(want.as_str())
+            })
+        })
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
 /// Live processes (not zombies), each with its /proc directory.
 fn live_procs() -> Vec<(i32, PathBuf)> {
     let Ok(rd) = fs::read_dir("/proc") else {
