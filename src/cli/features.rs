@@ -169,7 +169,7 @@ pub fn features() -> Value {
     }
     json!({
         "ociVersionMin": "1.0.0",
-        "ociVersionMax": oci_spec::runtime::VERSION,
+        "ociVersionMax": crate::spec::IMPLEMENTED_VERSION,
         "hooks": HOOKS,
         "mountOptions": &MOUNT_OPTIONS[..],
         "linux": {

@@ -147,7 +147,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
             "commit: {}",
             option_env!("HULL_COMMIT").unwrap_or("unknown")
         );
-        println!("spec: {}", oci_spec::runtime::VERSION);
+        println!("spec: {}", crate::spec::IMPLEMENTED_VERSION);
         return Ok(0);
     }
     let rootless = crate::container::rootless::detect(cli.rootless);

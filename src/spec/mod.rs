@@ -9,6 +9,10 @@ mod validate;
 
 pub use default::default_spec;
 
+/// The runtime-spec version hull implements, said by `--version`, `features` and `state`
+/// (oci-spec's own constant lags the spec, so hull states its own).
+pub const IMPLEMENTED_VERSION: &str = oci_spec::runtime::VERSION;
+
 use anyhow::{Context, Result, bail};
 use oci_spec::runtime::Spec;
 use serde_json::Value;
