@@ -126,6 +126,7 @@ pub fn shell_quote(s: &str) -> String {
 pub fn start_private_dockerd(dir: &Path) -> Docker {
     let started = std::time::Instant::now();
     stop_earlier_daemons(dir);
+    note_docker_cgroups();
     umount_all_under(dir);
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).unwrap();
@@ -263,6 +264,54 @@ extern "C" fn stop_private_daemons() {
     for dir in dirs {
         umount_all_under(&dir);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+    remove_docker_cgroups();
+}
+
+/// dockerd makes a `docker` parent cgroup in every hierarchy (each v1 controller on a hybrid
+/// host, and the v2 mount, where the runtime puts its containers' cgroups): the ones that did
+/// not exist before the first daemon are removed once the daemons are gone, if empty.
+static DOCKER_CGROUPS_BEFORE: std::sync::Mutex<Option<Vec<PathBuf>>> =
+    std::sync::Mutex::new(None);
+
+fn docker_cgroups() -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let root = Path::new("/sys/fs/cgroup");
+    for dir in std::iter::once(root.to_path_buf()).chain(
+        std::fs::read_dir(root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path()),
+    ) {
+        let d = dir.join("docker");
+        if d.is_dir() {
+            found.push(d);
+        }
+    }
+    found
+}
+
+fn note_docker_cgroups() {
+    let mut before = DOCKER_CGROUPS_BEFORE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if before.is_none() {
+        *before = Some(docker_cgroups());
+    }
+}
+
+fn remove_docker_cgroups() {
+    let before = DOCKER_CGROUPS_BEFORE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    let Some(before) = before else { return };
+    for d in docker_cgroups() {
+        if !before.contains(&d) {
+            // Non-empty (a container left behind) stays, for the residue checks to report.
+            let _ = std::fs::remove_dir(&d);
+        }
     }
 }
 
