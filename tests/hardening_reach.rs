@@ -133,6 +133,49 @@ fn args0_through_a_leaked_fd_without_mount_namespace() {
 }
 
 #[test]
+fn interpreter_through_a_leaked_fd_even_when_seccomp_refuses_close_range() {
+    // A script of the image names its interpreter through /proc/self/fd/N: args[0] itself is
+    // inside the root, and the kernel resolves the `#!` line during execve, so only closing
+    // hull's fds (not marking them close-on-exec) stops it. A filter that refuses close_range
+    // makes hull close them one by one. Refusing execveat too keeps the exec trampoline out
+    // (it would drop every close-on-exec fd at its own exec, before the script's).
+    let h = Hull::new();
+    let refuse = |names: &[&str]| {
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": names, "action": "SCMP_ACT_ERRNO"}]})
+    };
+    let no_tramp = refuse(&["execveat"]);
+    let no_close = refuse(&["execveat", "close_range"]);
+    for (filter, nnp) in [
+        (None, true),
+        (Some(&no_tramp), true),
+        (Some(&no_close), true),
+        (Some(&no_close), false),
+    ] {
+        for n in 3..=20 {
+            let mut b = Bundle::new();
+            let script = b.rootfs().join("bin/esc");
+            fs::write(&script, format!("#!{} ESCAPED\n", args0_through_fd(n))).unwrap();
+            fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+            b.args(&["/bin/esc"]);
+            b.set("/process/noNewPrivileges", json!(nnp));
+            if let Some(f) = filter {
+                b.set("/linux/seccomp", f.clone());
+            }
+            b.write();
+            let id = h.id("fdshebang");
+            let out = h.run(&["run", "--no-pivot", "-b", b.path_str(), &id]);
+            let what = format!("fd {n}, seccomp {}, nnp {nnp}", filter.is_some());
+            assert!(
+                !out.stdout.contains("ESCAPED"),
+                "{what}: host binary ran{out}"
+            );
+            assert_ne!(out.code, 0, "{what}{out}");
+        }
+    }
+}
+
+#[test]
 fn exec_args0_through_a_leaked_fd() {
     let h = Hull::new();
     let mut b = Bundle::new();

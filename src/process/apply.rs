@@ -23,8 +23,9 @@ pub struct Prepared<'a> {
     guard: &'a security::Guard<'a>,
     /// The last execve goes through it when given (security::exe_view).
     trampoline: Option<&'a Trampoline>,
-    /// The highest fd open at `prepare`, for closing them where close_range is refused.
-    fd_ceiling: RawFd,
+    /// The highest fd open at `prepare`, for closing them one by one where close_range will be
+    /// refused; None where it works (listing the fds costs a tenth of a millisecond).
+    fd_ceiling: Option<RawFd>,
 }
 
 /// rlimits, the working directory, then privileges (the bounding set while CAP_SETPCAP is still
@@ -61,7 +62,11 @@ pub fn prepare<'a>(
     }
     // HOME comes from the image's /etc/passwd, read with openat2 too.
     let envp = exec::cstrings(&with_home(process)?, "process.env")?;
-    let fd_ceiling = exec::highest_fd(guard.host_proc())?;
+    let fd_ceiling = if guard.may_refuse_close_range() || !crate::sys::has_close_range() {
+        Some(exec::highest_fd(guard.host_proc())?)
+    } else {
+        None
+    };
     let nnp = process.no_new_privileges().unwrap_or(false);
     // LSM exec labels, and seccomp without no_new_privs (loading a filter then needs
     // CAP_SYS_ADMIN, which the user switch may take away): runc's order.

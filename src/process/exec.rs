@@ -154,21 +154,32 @@ pub fn highest_fd(proc: BorrowedFd) -> Result<RawFd> {
 /// directory: a fifo or a socket, that nothing can walk from). Close-on-exec alone is not
 /// enough: execve looks up its path before it closes them, and /proc/self/fd/N/.. would walk
 /// out of the container (CVE-2024-21626). close_range, or close() one by one up to `ceiling`
-/// where a seccomp filter or an old kernel refuses close_range.
-pub fn close_fds(first: RawFd, keep: &[RawFd], ceiling: RawFd) {
+/// where a seccomp filter or an old kernel refuses close_range. Without a ceiling (close_range
+/// was expected to work) the fallback goes up to the fd limit.
+pub fn close_fds(first: RawFd, keep: &[RawFd], ceiling: Option<RawFd>) {
     let mut keep: Vec<RawFd> = keep.iter().copied().filter(|&k| k >= first).collect();
     keep.sort_unstable();
+    let ceiling = || ceiling.unwrap_or_else(fd_limit);
     let mut lo = first;
     for hi in keep.iter().map(|k| Some(k - 1)).chain([None]) {
         let last = hi.map_or(u32::MAX, |h| h as u32);
         if hi.is_none_or(|h| h >= lo) && crate::sys::close_range(lo as u32, last).is_err() {
-            let end = hi.unwrap_or(ceiling).min(ceiling.max(lo));
+            let top = ceiling();
+            let end = hi.unwrap_or(top).min(top.max(lo));
             for fd in lo..=end {
                 let _ = nix::unistd::close(fd);
             }
         }
         lo = hi.map_or(lo, |h| h + 2);
     }
+}
+
+/// The highest fd number the process may have: its hard RLIMIT_NOFILE (an fd opened before a
+/// lower limit was set stays below the hard limit it had), bounded so that the loop ends.
+fn fd_limit() -> RawFd {
+    let hard = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(1 << 20, |(_, hard)| hard);
+    hard.min(1 << 20) as RawFd
 }
 
 fn executable(p: &Path) -> bool {

@@ -81,6 +81,14 @@ impl Guard<'_> {
         }
     }
 
+    /// Whether the seccomp filter may refuse close_range once loaded.
+    pub fn may_refuse_close_range(&self) -> bool {
+        self.prepared
+            .seccomp
+            .as_ref()
+            .is_some_and(|f| !f.allows_close_range)
+    }
+
     /// The host's procfs, verified at `enter`.
     pub fn host_proc(&self) -> std::os::fd::BorrowedFd<'_> {
         std::os::fd::AsFd::as_fd(&self.host.proc)

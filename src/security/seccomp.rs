@@ -38,6 +38,8 @@ pub struct Filter {
     program: Vec<Insn>,
     flags: u32,
     listener: Option<Listener>,
+    /// Whether the filter plainly lets close_range through (hull's last fd cleanup uses it).
+    pub allows_close_range: bool,
 }
 
 /// The connection to linux.seccomp.listenerPath, made by `create` on the host before the clone
@@ -96,6 +98,7 @@ pub fn prepare(s: &LinuxSeccomp, state_root: &Path) -> Result<Filter> {
         program,
         flags,
         listener,
+        allows_close_range: allows_plainly(s, "close_range"),
     })
 }
 

@@ -124,6 +124,11 @@ pub fn close_range(first: u32, last: u32) -> nix::Result<()> {
     Errno::result(ret).map(drop)
 }
 
+/// Whether the kernel has close_range (5.9): a range above any fd closes nothing.
+pub fn has_close_range() -> bool {
+    close_range(u32::MAX, u32::MAX).is_ok()
+}
+
 const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
 
 /// The CLONE_NEW* type of a namespace file (`ioctl(NS_GET_NSTYPE)`).

@@ -271,8 +271,7 @@ extern "C" fn stop_private_daemons() {
 /// dockerd makes a `docker` parent cgroup in every hierarchy (each v1 controller on a hybrid
 /// host, and the v2 mount, where the runtime puts its containers' cgroups): the ones that did
 /// not exist before the first daemon are removed once the daemons are gone, if empty.
-static DOCKER_CGROUPS_BEFORE: std::sync::Mutex<Option<Vec<PathBuf>>> =
-    std::sync::Mutex::new(None);
+static DOCKER_CGROUPS_BEFORE: std::sync::Mutex<Option<Vec<PathBuf>>> = std::sync::Mutex::new(None);
 
 fn docker_cgroups() -> Vec<PathBuf> {
     let mut found = Vec::new();
