@@ -30,6 +30,7 @@ fn run() -> ! {
     // Writes to a closed pipe must fail with EPIPE (handled where output is written) rather
     // than kill hull, as Rust's runtime would have arranged.
     let _ = sys::ignore_sigpipe();
+    sys::no_error_backtraces();
     // A panic is a bug, but it must still read as one line, like every other error.
     std::panic::set_hook(Box::new(|info| {
         let msg = info.to_string().replace('\n', " ");

@@ -316,6 +316,31 @@ pub fn seccomp_flag_known(flag: u32) -> bool {
     ret == -1 && Errno::last() == Errno::EFAULT
 }
 
+/// Turns off the backtrace that every `anyhow::Error` captures when RUST_BACKTRACE or
+/// RUST_LIB_BACKTRACE is set in the caller's environment: hull never prints one (its errors are
+/// one line), and capturing one for each error made and handled on the way multiplied the work
+/// of a `create` by ten. std decides once per process and caches the answer, so the variable
+/// is set only for that first look and then restored for the processes hull starts.
+#[cfg_attr(test, allow(dead_code))]
+pub fn no_error_backtraces() {
+    const VAR: &str = "RUST_LIB_BACKTRACE";
+    if std::env::var_os("RUST_BACKTRACE").is_none() && std::env::var_os(VAR).is_none() {
+        return;
+    }
+    let saved = std::env::var_os(VAR);
+    // SAFETY: called first thing at entry, before hull starts any thread, so nothing reads the
+    // environment concurrently.
+    unsafe { std::env::set_var(VAR, "0") };
+    drop(std::backtrace::Backtrace::capture());
+    // SAFETY: as above.
+    unsafe {
+        match saved {
+            Some(v) => std::env::set_var(VAR, v),
+            None => std::env::remove_var(VAR),
+        }
+    }
+}
+
 /// Ignores SIGPIPE (what Rust's runtime does before `main`, which hull skips).
 #[cfg_attr(test, allow(dead_code))]
 pub fn ignore_sigpipe() -> nix::Result<()> {
