@@ -39,9 +39,9 @@ fn run() -> ! {
     if let Some(r) = cli::fast_path(&args) {
         finish(r);
     }
-    let cli = match cli::command()
+    let cli = match cli::parser(&args)
         .try_get_matches_from(args)
-        .and_then(|m| cli::Cli::from_arg_matches(&m))
+        .and_then(|mut m| cli::Cli::from_arg_matches_mut(&mut m))
     {
         Ok(cli) => cli,
         Err(e) => usage_error(e),

@@ -147,9 +147,23 @@ pub enum Command {
     },
 }
 
+/// The parser for `args`. Help is shaped as runc's only where `args` may ask for it
+/// (`-h`, `--help`): the templates cost a command that shows no help some 70,000 instructions.
+pub fn parser(args: &[std::ffi::OsString]) -> clap::Command {
+    let asks_help = args.iter().skip(1).any(|a| {
+        a.to_str().is_some_and(|a| {
+            a == "--help" || (a.starts_with('-') && !a.starts_with("--") && a.contains('h'))
+        })
+    });
+    match asks_help {
+        true => command(),
+        false => <Cli as clap::CommandFactory>::command(),
+    }
+}
+
 /// The parser, with help shaped as runc's (urfave/cli): NAME, USAGE, VERSION, COMMANDS and
 /// GLOBAL OPTIONS; each command's NAME, USAGE and OPTIONS.
-pub fn command() -> clap::Command {
+fn command() -> clap::Command {
     use clap::CommandFactory;
     let top = format!(
         "NAME:\n   hull - {{about}}\n\n\
@@ -259,6 +273,26 @@ mod tests {
             .map(Into::into)
             .collect();
         state_fast_path(&v).map(|(r, a)| (r.display().to_string(), a.id))
+    }
+
+    #[test]
+    fn help_has_runcs_shape_however_it_is_asked_for() {
+        for args in [
+            &["-h"][..],
+            &["--help"],
+            &["run", "-dh"],
+            &["create", "--help"],
+        ] {
+            let v: Vec<std::ffi::OsString> = std::iter::once("hull")
+                .chain(args.iter().copied())
+                .map(Into::into)
+                .collect();
+            let help = match parser(&v).try_get_matches_from(v) {
+                Err(e) => e.to_string(),
+                Ok(_) => panic!("{args:?} parsed"),
+            };
+            assert!(help.starts_with("NAME:\n   hull "), "{args:?}: {help}");
+        }
     }
 
     #[test]
