@@ -326,6 +326,41 @@ fn debug_goes_to_stderr_without_log() {
     assert_no_residue(&h, &b, &id);
 }
 
+/// Without --log, debug lines go to hull's stderr; once the init's stderr is the container's
+/// terminal, its lines must not go there (they did: the capability lines of `init: process`).
+#[test]
+fn debug_lines_stay_out_of_the_containers_terminal() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.args(&["echo", "hi"]).terminal(true);
+    b.write();
+    let id = h.id("dbgt");
+    let out = h.run(&["--debug", "run", "-b", b.path_str(), &id]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(out.stdout.trim(), "hi", "{out}");
+    assert_steps(
+        &debug_lines_text(&out.stderr),
+        &[
+            "create: cloning the init",
+            "init: hostname, domainname, terminal",
+        ],
+        &out.stderr,
+    );
+    // The same for an exec'd process with a terminal.
+    let b = sleeping_bundle();
+    let id = h.id("dbgt2");
+    h.create_start(&b, &id);
+    let out = h.run(&["--debug", "exec", "-t", &id, "echo", "hi"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(out.stdout.trim(), "hi", "{out}");
+    assert_steps(
+        &debug_lines_text(&out.stderr),
+        &["exec: cloning the process"],
+        &out.stderr,
+    );
+    h.ok(&["delete", "-f", &id]);
+}
+
 /// A failed create's last step line names the step that failed: in hull itself, and in the
 /// container's init.
 #[test]
