@@ -7,6 +7,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::sync::Mutex;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
 pub enum Format {
@@ -21,6 +22,10 @@ struct Logger {
 }
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
+
+/// Set in a container process once its stderr is the container's terminal: debug lines that
+/// would go to stderr are dropped from then on rather than written into the container's output.
+static STDERR_TAKEN: AtomicBool = AtomicBool::new(false);
 
 /// Opens the log destination. Without `--log`, messages go to stderr.
 pub fn init(path: Option<&std::path::Path>, format: Format, debug: bool) -> anyhow::Result<()> {
@@ -47,7 +52,9 @@ fn emit(level: &str, msg: &str) {
         eprintln!("{level}: {msg}");
         return;
     };
-    if level == "debug" && !logger.debug {
+    if level == "debug"
+        && (!logger.debug || (logger.file.is_none() && STDERR_TAKEN.load(Ordering::Relaxed)))
+    {
         return;
     }
     let line = match logger.format {
@@ -74,9 +81,33 @@ fn emit(level: &str, msg: &str) {
     }
 }
 
-pub fn debug(msg: &str) {
+/// One debug line; callers use debug!, which skips the formatting without `--debug`.
+pub fn debug_line(msg: &str) {
     emit("debug", msg);
 }
+
+/// Called by a container process (which inherited hull's logger) before its stderr becomes the
+/// container's terminal.
+pub fn stderr_is_the_containers() {
+    STDERR_TAKEN.store(true, Ordering::Relaxed);
+}
+
+/// Whether `--debug` is on: debug! formats its message only then.
+pub fn debug_enabled() -> bool {
+    LOGGER.get().is_some_and(|l| l.debug)
+}
+
+/// `debug!("create: cgroup {}", path.display())`: a debug line, formatted only under
+/// `--debug`. Steps of create, start and exec log through it, so that a user can see where a
+/// failure happened; without `--debug` a step costs one atomic load (create is benchmarked).
+macro_rules! debug {
+    ($($arg:tt)*) => {
+        if $crate::logging::debug_enabled() {
+            $crate::logging::debug_line(&format!($($arg)*));
+        }
+    };
+}
+pub(crate) use debug;
 
 pub fn warn(msg: &str) {
     emit("warning", msg);

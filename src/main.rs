@@ -22,7 +22,7 @@ mod sysctl;
 mod time;
 mod unix_path;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 /// Everything `main` would do; called by `sys::entry::main`.
 #[cfg_attr(test, allow(dead_code))]
@@ -40,7 +40,10 @@ fn run() -> ! {
     if let Some(r) = cli::fast_path(&args) {
         finish(r);
     }
-    let cli = match cli::Cli::try_parse_from(args) {
+    let cli = match cli::parser(&args)
+        .try_get_matches_from(args)
+        .and_then(|mut m| cli::Cli::from_arg_matches_mut(&mut m))
+    {
         Ok(cli) => cli,
         Err(e) => usage_error(e),
     };

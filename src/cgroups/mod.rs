@@ -344,7 +344,7 @@ impl Cgroup {
     }
 
     /// Resource statistics in runc's `events --stats` shape.
-    pub fn stats(&self) -> serde_json::Value {
+    pub fn stats(&self) -> stats::Stats {
         stats::stats(&self.dir)
     }
 

@@ -3,7 +3,6 @@
 
 use crate::container::{Container, Status};
 use anyhow::{Context, Result, bail};
-use serde_json::json;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -60,9 +59,29 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
 
 const MAX_INTERVAL: Duration = Duration::from_secs(366 * 24 * 3600);
 
+/// runc's types.Event: its field order is the key order of each line.
+#[derive(serde::Serialize)]
+struct Event<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<crate::cgroups::stats::Stats>,
+}
+
+impl<'a> Event<'a> {
+    fn oom(id: &'a str) -> Self {
+        Event {
+            kind: "oom",
+            id,
+            data: None,
+        }
+    }
+}
+
 /// One event per line. False when the reader went away: the stream then ends quietly.
-fn print(v: serde_json::Value) -> Result<bool> {
-    super::print(&format!("{v}\n"))
+fn print(e: Event) -> Result<bool> {
+    super::print(&(serde_json::to_string(&e).context("encoding an event")? + "\n"))
 }
 
 pub fn run(root: &Path, a: Args) -> Result<i32> {
@@ -82,8 +101,11 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
             cg.dir.display()
         ));
     }
-    let stats =
-        |cg: &crate::cgroups::Cgroup| json!({"type": "stats", "id": a.id, "data": cg.stats()});
+    let stats = |cg: &crate::cgroups::Cgroup| Event {
+        kind: "stats",
+        id: &a.id,
+        data: Some(cg.stats()),
+    };
     if a.stats {
         print(stats(&cg))?;
         return Ok(0);
@@ -96,7 +118,7 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
     loop {
         let n = crate::cgroups::stats::oom_kills(&cg.dir);
         if n > ooms {
-            if !print(json!({"type": "oom", "id": a.id}))? {
+            if !print(Event::oom(&a.id))? {
                 return Ok(0);
             }
             ooms = n;
@@ -114,7 +136,7 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
         if !alive {
             // A last look: the kill that stopped the container may have been an OOM kill.
             if crate::cgroups::stats::oom_kills(&cg.dir) > ooms {
-                print(json!({"type": "oom", "id": a.id}))?;
+                print(Event::oom(&a.id))?;
             }
             return Ok(0);
         }

@@ -21,15 +21,15 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
         match crate::container::Container::peek(root, &id) {
             Ok(st) => {
                 let status = st.status(&dir);
-                let mut row = st.public(status);
-                row["owner"] = owner(&dir, &passwd).into();
+                let mut row = st.summary(status);
+                row.owner = owner(&dir, &passwd);
                 rows.push(row);
             }
             // Shown, not hidden: `delete -f` can still remove it (through its cgroup record).
             Err(e) => {
                 crate::logging::warn(&format!("{e:#}"));
                 let mut row = crate::container::State::unreadable(&id);
-                row["owner"] = owner(&dir, &passwd).into();
+                row.owner = owner(&dir, &passwd);
                 rows.push(row);
             }
         }
@@ -37,7 +37,7 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
     let mut out = String::new();
     if a.quiet {
         for r in &rows {
-            out += &format!("{}\n", r["id"].as_str().unwrap_or_default());
+            out += &format!("{}\n", r.id);
         }
         super::print(&out)?;
         return Ok(0);
@@ -47,15 +47,14 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
         "table" => {
             let mut cells =
                 vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from)];
-            for r in &rows {
-                let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            for r in rows {
                 cells.push([
-                    s("id"),
-                    r["pid"].to_string(),
-                    s("status"),
-                    s("bundle"),
-                    s("created"),
-                    s("owner"),
+                    r.id,
+                    r.pid.to_string(),
+                    r.status.to_string(),
+                    r.bundle.display().to_string(),
+                    r.created,
+                    r.owner,
                 ]);
             }
             out = table(&cells);

@@ -70,8 +70,10 @@ fn state_fast_path(args: &[std::ffi::OsString]) -> Option<(PathBuf, state::Args)
 #[derive(Parser, Debug)]
 #[command(
     name = "hull",
+    bin_name = "hull",
     about = "an OCI container runtime",
-    disable_version_flag = true
+    disable_version_flag = true,
+    disable_help_subcommand = true
 )]
 pub struct Cli {
     /// Root directory for container state (default /run/hull; $XDG_RUNTIME_DIR/hull rootless).
@@ -137,27 +139,93 @@ pub enum Command {
     Events(events::Args),
     /// Change a container's resource limits.
     Update(update::Args),
+    /// Shows a list of commands or help for one command.
+    #[command(visible_alias = "h")]
+    Help {
+        /// The command to describe.
+        command: Option<String>,
+    },
+}
+
+/// The parser for `args`. Help is shaped as runc's only where `args` may ask for it
+/// (`-h`, `--help`): the templates cost a command that shows no help some 70,000 instructions.
+pub fn parser(args: &[std::ffi::OsString]) -> clap::Command {
+    let asks_help = args.iter().skip(1).any(|a| {
+        a.to_str().is_some_and(|a| {
+            a == "--help" || (a.starts_with('-') && !a.starts_with("--") && a.contains('h'))
+        })
+    });
+    match asks_help {
+        true => command(),
+        false => <Cli as clap::CommandFactory>::command(),
+    }
+}
+
+/// The parser, with help shaped as runc's (urfave/cli): NAME, USAGE, VERSION, COMMANDS and
+/// GLOBAL OPTIONS; each command's NAME, USAGE and OPTIONS.
+fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let top = format!(
+        "NAME:\n   hull - {{about}}\n\n\
+         USAGE:\n   hull [global options] command [command options] [arguments...]\n\n\
+         VERSION:\n   {}\n\n\
+         COMMANDS:\n{{subcommands}}\n\n\
+         GLOBAL OPTIONS:\n{{options}}\n",
+        version().trim_end().trim_start_matches("hull version ")
+    );
+    Cli::command().help_template(top).mut_subcommands(|c| {
+        let name = c.get_name().to_string();
+        c.help_template(format!(
+            "NAME:\n   hull {name} - {{about}}\n\n\
+             USAGE:\n   {{usage}}\n\n\
+             OPTIONS:\n{{options}}\n"
+        ))
+    })
+}
+
+/// What `--version` prints: runc's lines, whose first tools read with `version ([0-9.]+)`.
+fn version() -> String {
+    format!(
+        "hull version {}\ncommit: {}\nspec: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        option_env!("HULL_COMMIT").unwrap_or("unknown"),
+        crate::spec::IMPLEMENTED_VERSION
+    )
+}
+
+/// `help [COMMAND]`: the help of hull or of one command; runc's answer and status 3 for a
+/// command that does not exist.
+fn help(topic: Option<&str>) -> Result<i32> {
+    let mut cmd = command();
+    cmd.build();
+    let text = match topic {
+        None => cmd.render_help(),
+        Some(t) => match cmd.find_subcommand_mut(t) {
+            Some(sub) => sub.render_help(),
+            None => {
+                eprintln!("No help topic for '{t}'");
+                return Ok(3);
+            }
+        },
+    };
+    print(&text.to_string())?;
+    Ok(0)
 }
 
 /// Runs the command and returns the process exit code.
 pub fn dispatch(cli: Cli) -> Result<i32> {
     if cli.version {
-        println!("hull version {}", env!("CARGO_PKG_VERSION"));
-        println!(
-            "commit: {}",
-            option_env!("HULL_COMMIT").unwrap_or("unknown")
-        );
-        println!("spec: {}", crate::spec::IMPLEMENTED_VERSION);
+        print(&version())?;
         return Ok(0);
     }
+    let cmd = match cli.command {
+        // As runc: no command means the help, on stdout, and success.
+        None => return help(None),
+        Some(Command::Help { command }) => return help(command.as_deref()),
+        Some(cmd) => cmd,
+    };
     let rootless = crate::container::rootless::detect(cli.rootless);
     let root = &root_or_default(cli.root, rootless)?;
-    let Some(cmd) = cli.command else {
-        // As runc: no command means the help, on stdout, and success.
-        use clap::CommandFactory;
-        print(&format!("{}\n", Cli::command().render_help()))?;
-        return Ok(0);
-    };
     match cmd {
         Command::Create(a) => create::run(root, a, cli.systemd_cgroup, rootless),
         Command::Start(a) => start::run(root, a),
@@ -179,6 +247,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
         Command::Resume(a) => resume::run(root, a),
         Command::Events(a) => events::run(root, a),
         Command::Update(a) => update::run(root, a),
+        Command::Help { command } => help(command.as_deref()),
     }
 }
 
@@ -204,6 +273,26 @@ mod tests {
             .map(Into::into)
             .collect();
         state_fast_path(&v).map(|(r, a)| (r.display().to_string(), a.id))
+    }
+
+    #[test]
+    fn help_has_runcs_shape_however_it_is_asked_for() {
+        for args in [
+            &["-h"][..],
+            &["--help"],
+            &["run", "-dh"],
+            &["create", "--help"],
+        ] {
+            let v: Vec<std::ffi::OsString> = std::iter::once("hull")
+                .chain(args.iter().copied())
+                .map(Into::into)
+                .collect();
+            let help = match parser(&v).try_get_matches_from(v) {
+                Err(e) => e.to_string(),
+                Ok(_) => panic!("{args:?} parsed"),
+            };
+            assert!(help.starts_with("NAME:\n   hull "), "{args:?}: {help}");
+        }
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub fn run(root: &Path, a: Args, systemd: bool, rootless: bool) -> Result<i32> {
     if !a.keep {
         match crate::container::Container::load(root, &a.create.id) {
             Ok(c) => c.delete(true)?,
-            Err(e) => crate::logging::debug(&format!("container gone before delete: {e:#}")),
+            Err(e) => crate::logging::debug!("container gone before delete: {e:#}"),
         }
     }
     Ok(code)

@@ -3,6 +3,7 @@
 
 use super::{Container, FIFO, NewDir, State, fault};
 use crate::cgroups::{self, Cgroup};
+use crate::logging::debug;
 use crate::process::{init, namespaces, sync, sync::Msg, user};
 use crate::{hooks, spec, sys};
 use anyhow::{Context, Result, bail};
@@ -44,6 +45,7 @@ pub struct Created {
 
 pub fn create(o: &Options) -> Result<Created> {
     // 1. The bundle and its config, validated as a whole before anything is touched.
+    debug!("create: loading the bundle {}", o.bundle.display());
     super::id::validate(o.id)?;
     let bundle = std::fs::canonicalize(o.bundle)
         .with_context(|| format!("bundle {}", o.bundle.display()))?;
@@ -112,15 +114,18 @@ pub fn create(o: &Options) -> Result<Created> {
 
     // 2. The state dir (atomically, locked) and the cgroup with its limits. Each guard undoes
     //    its step if a later one fails.
+    debug!("create: state dir {}", o.root.join(o.id).display());
     let dir = NewDir::take(o.root, o.id)?;
     fault::point("create", "state dir")?;
     crate::notify::make_dir(&dir.dir)?;
     // Seccomp compiled (or read from the cache under the root), listener connected, LSM checked.
+    debug!("create: seccomp, LSM labels");
     let security = crate::security::Prepared::new(&spec, o.root)?;
     let cg_path = match &unit {
         Some(u) => u.path.clone(),
         None => cgroups::container_path(linux.and_then(|l| l.cgroups_path().as_deref()), o.id)?,
     };
+    debug!("create: cgroup {}", cg_path.display());
     let cgroup = Cgroup::at(&cg_path)?;
     let resources = linux.and_then(|l| l.resources().as_ref());
     let mut cg_guard = CgroupGuard {
@@ -170,6 +175,7 @@ pub fn create(o: &Options) -> Result<Created> {
 
     // 3. The fifo that holds the init between create and start. 0622: a container user of any
     //    uid may open it for writing; only root may read it.
+    debug!("create: exec.fifo");
     nix::unistd::mkfifo(&dir.dir.join(FIFO), Mode::from_bits_truncate(0o622))
         .context("creating exec.fifo")?;
     std::fs::set_permissions(
@@ -216,6 +222,7 @@ pub fn create(o: &Options) -> Result<Created> {
     };
 
     // 4. Clone the init straight into its namespaces and cgroup.
+    debug!("create: cloning the init ({:?})", ns.clone_flags);
     fault::point("create", "clone")?;
     let (parent_sync, child_sync) = sync::pair()?;
     ns.enter_pid_ns()?;
@@ -263,6 +270,7 @@ pub fn create(o: &Options) -> Result<Created> {
     // (Only now: the bus connection's threads must not exist when the init is cloned.)
     let unit_guard = match &unit {
         Some(u) => {
+            debug!("create: systemd unit {}", u.name);
             fault::point("create", "systemd unit")?;
             let started = cgroups::systemd::start(u, o.id, pid, resources, &cgroup)?;
             let guard = UnitGuard(Some(started));
@@ -275,6 +283,7 @@ pub fn create(o: &Options) -> Result<Created> {
     };
 
     // 5. What only the parent can do for the init: id maps and oom_score_adj.
+    debug!("create: id maps, oomScoreAdj, idmapped mounts of init {pid}");
     fault::point("create", "id maps")?;
     if ns.new_user
         && let Some(l) = linux
@@ -290,6 +299,8 @@ pub fn create(o: &Options) -> Result<Created> {
     fault::point("create", "state")?;
     state.write(&dir.dir)?;
     let fds: Vec<_> = idmapped.iter().map(|f| f.as_fd()).collect();
+    // Logged before the init is let go, so that its own lines (init: …) follow this one.
+    debug!("create: waiting for the init {pid} to build the container");
     parent_sync.send_with_fds(&Msg::Go, &fds)?;
     drop(idmapped);
 
@@ -311,10 +322,12 @@ pub fn create(o: &Options) -> Result<Created> {
                         .context("waiting for the init to hand over to its child")?;
                 }
                 pid = init_guard.0.as_ref().map_or(pid, |(p, _)| *p);
+                debug!("create: the init's child {pid} is the container's init");
                 state.set_init(pid);
                 state.write(&dir.dir)?;
             }
             Some((Msg::RunHooks, _)) => {
+                debug!("create: prestart and createRuntime hooks");
                 fault::point("create", "prestart hooks")?;
                 let hooks = spec.hooks().as_ref();
                 let st = state.public(super::Status::Created);
@@ -334,16 +347,19 @@ pub fn create(o: &Options) -> Result<Created> {
     }
 
     // 7. Record the container; from here on it exists.
+    debug!("create: recording the container");
     fault::point("create", "record")?;
     state.creating = false;
     state.write(&dir.dir)?;
     fault::point("create", "pid file")?;
     if let Some(p) = o.pid_file {
+        debug!("create: pid file {}", p.display());
         write_pid_file(p, pid)?;
     }
     // Until now the init dies with us (PDEATHSIG, and EOF on the socket): a create killed
     // half-way leaves no init that nothing describes. Now that the container is recorded,
     // the init may outlive us; it confirms once it no longer dies with us.
+    debug!("create: releasing the init {pid} to wait for start");
     fault::point("create", "release")?;
     parent_sync.send(&Msg::Created)?;
     parent_sync.expect(Msg::Detached)?;

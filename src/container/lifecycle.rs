@@ -3,6 +3,7 @@
 use super::{Container, FIFO, Status, fault};
 use crate::cgroups::Cgroup;
 use crate::hooks;
+use crate::logging::debug;
 use anyhow::{Context, Result, bail};
 use nix::fcntl::{OFlag, open};
 use nix::sys::signal::Signal;
@@ -25,6 +26,7 @@ impl Container {
 
     /// Releases the init blocked on exec.fifo, then runs the poststart hooks.
     pub fn start(&self) -> Result<()> {
+        debug!("start: status of {}", self.state.id);
         fault::point("start", "status")?;
         match self.status() {
             Status::Created => {}
@@ -51,6 +53,10 @@ impl Container {
             Mode::empty(),
         )
         .context("opening exec.fifo")?;
+        debug!(
+            "start: releasing the init {} through exec.fifo",
+            self.state.pid
+        );
         fault::point("start", "release")?;
         let released = wait_released(&fifo, &pidfd);
         // Removed only now: the init opens the fifo by name, maybe a moment after create
@@ -59,6 +65,7 @@ impl Container {
         released?;
         nix::fcntl::fcntl(&fifo, nix::fcntl::FcntlArg::F_SETFL(OFlag::empty()))
             .context("exec.fifo: clearing O_NONBLOCK")?;
+        debug!("start: waiting for the process's execve (startContainer hooks, seccomp)");
         // EOF comes when the init's end closes at execve, so poststart follows the process's
         // start. An init that fails on the way (a startContainer hook, seccomp, execve) writes
         // `E<cause>` first.
@@ -77,6 +84,7 @@ impl Container {
         if let Some(cause) = crate::security::trampoline::describe(&rest) {
             bail!("{cause}");
         }
+        debug!("start: poststart hooks");
         fault::point("start", "poststart hooks")?;
         let spec = self.spec()?;
         let poststart = spec.hooks().as_ref().and_then(|h| h.poststart().as_ref());

@@ -177,36 +177,62 @@ impl State {
     }
 
     /// The row `list` shows for a container whose state.json cannot be read.
-    pub fn unreadable(id: &str) -> Value {
-        serde_json::json!({
-            "ociVersion": "",
-            "id": id,
-            "pid": 0,
-            "status": "error",
-            "bundle": "",
-            "rootfs": "",
-            "created": "",
-            "owner": "",
-        })
+    pub fn unreadable(id: &str) -> Public {
+        Public {
+            oci_version: String::new(),
+            id: id.to_string(),
+            pid: 0,
+            status: "error",
+            bundle: PathBuf::new(),
+            rootfs: PathBuf::new(),
+            created: String::new(),
+            annotations: BTreeMap::new(),
+            owner: String::new(),
+        }
     }
 
-    /// The runtime-spec state object that `hull state` prints and hooks receive on stdin.
-    pub fn public(&self, status: Status) -> Value {
-        let mut v = serde_json::json!({
-            "ociVersion": self.oci_version,
-            "id": self.id,
-            "pid": if status == Status::Stopped { 0 } else { self.pid },
-            "status": status.as_str(),
-            "bundle": self.bundle,
-            "rootfs": self.rootfs,
-            "created": self.created,
-            "owner": self.owner,
-        });
-        if !self.annotations.is_empty() {
-            v["annotations"] = serde_json::json!(self.annotations);
+    /// What `state` and `list` print, in runc's key order.
+    pub fn summary(&self, status: Status) -> Public {
+        Public {
+            oci_version: self.oci_version.clone(),
+            id: self.id.clone(),
+            pid: if status == Status::Stopped {
+                0
+            } else {
+                self.pid
+            },
+            status: status.as_str(),
+            bundle: self.bundle.clone(),
+            rootfs: self.rootfs.clone(),
+            created: self.created.clone(),
+            annotations: self.annotations.clone(),
+            owner: self.owner.clone(),
         }
-        v
     }
+
+    /// The runtime-spec state object that hooks receive on stdin.
+    pub fn public(&self, status: Status) -> Value {
+        // Only a path that is not UTF-8 could fail here, and state.json, written with the same
+        // paths, could not have been.
+        serde_json::to_value(self.summary(status)).unwrap_or_default()
+    }
+}
+
+/// The state as `state` and `list --format json` print it: runc's containerState, whose
+/// field order is its JSON's key order (scripts read it as text).
+#[derive(Debug, Serialize)]
+pub struct Public {
+    #[serde(rename = "ociVersion")]
+    pub oci_version: String,
+    pub id: String,
+    pub pid: i32,
+    pub status: &'static str,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub created: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    pub owner: String,
 }
 
 /// (state letter, starttime) of a process from /proc/<pid>/stat.

@@ -7,6 +7,7 @@
 use super::sync::{self, Msg, Sync};
 use super::{apply, console, tty};
 use crate::container::{Container, Status, fault};
+use crate::logging::debug;
 use crate::sys;
 use anyhow::{Context, Result, bail};
 use nix::fcntl::{OFlag, open};
@@ -57,6 +58,7 @@ fn differs(pid: i32, name: &str) -> Result<bool> {
 /// Runs the exec. Returns the exit code: the process's own in the foreground (128+N when
 /// killed by signal N), 0 once it has started with --detach.
 pub fn exec(container: Container, o: Options) -> Result<i32> {
+    debug!("exec: status of {}", container.state.id);
     fault::point("exec", "status")?;
     let status = container.status();
     match status {
@@ -82,6 +84,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
         container.state.pid,
         &container.dir,
     )?;
+    debug!("exec: seccomp, LSM labels");
     // Seccomp and LSM settled on the host, from the container's config with this process in
     // place of the init's (an exec'd process may have its own apparmorProfile).
     let mut spec = o.spec;
@@ -90,6 +93,10 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     let security = crate::security::Prepared::new(&spec, state_root)?;
     let state_json = container.state.public(status);
 
+    debug!(
+        "exec: namespaces and cgroup of the init {}",
+        container.state.pid
+    );
     // The init, by a pidfd that cannot be a recycled pid's.
     let init_pid = container.state.pid;
     let pidfd = container
@@ -170,6 +177,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     } else {
         Some(tty::block_signals()?)
     };
+    debug!("exec: cloning the process");
     fault::point("exec", "clone")?;
     let (parent_sync, child_sync) = sync::pair()?;
     let own_pid_ns = open(
@@ -237,6 +245,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     let mut pid = pid;
     let mut guard = ChildGuard(Some(pid));
 
+    debug!("exec: waiting for the process {pid} to be ready and execve");
     // The grandchild's Ready may overtake its parent's Forked: wait for both.
     let (mut ready, mut handed_over) = (false, !fork_in_child);
     while !(ready && handed_over) {
@@ -277,6 +286,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     }
     fault::point("exec", "pid file")?;
     if let Some(p) = o.pid_file {
+        debug!("exec: pid file {}", p.display());
         crate::container::create::write_pid_file(p, pid)?;
     }
     std::mem::forget(guard);
@@ -414,6 +424,8 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
         let (master, peer) = console::open_pty(root.as_fd(), size)?;
         console::send_master(sock, &master)?;
         drop(master);
+        // From here stderr is the container's terminal, no place for hull's debug lines.
+        crate::logging::stderr_is_the_containers();
         console::attach(peer)?;
     }
 

@@ -4,6 +4,7 @@
 use super::namespaces::Plan;
 use super::sync::{Msg, Sync};
 use super::{apply, console, namespaces, user};
+use crate::logging::debug;
 use crate::{hooks, rootfs, security, sysctl};
 use anyhow::{Context, Result, bail};
 use nix::fcntl::{OFlag, openat};
@@ -77,6 +78,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
 
     // 1. Namespaces: the parent writes the id maps, then we join those given by path.
     let idmapped = sync.expect_with_fds(Msg::Go)?;
+    debug!("init: namespaces, keyring, sysctls");
     if late_dumpable {
         nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")?;
     }
@@ -99,6 +101,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     sysctl::apply(linux.and_then(|l| l.sysctl().as_ref()))?;
 
     // 2. The root filesystem, up to the createRuntime hooks.
+    debug!("init: root filesystem {}", a.rootfs.display());
     let rootfs = if a.ns.mount {
         // Rootless podman runs hull as root of its own user namespace, with none in the
         // config: devices are bound and /sys is bound there too, as with a user namespace.
@@ -131,6 +134,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     //    container's namespaces, before pivot_root.
     sync.send(&Msg::RunHooks)?;
     sync.expect(Msg::HooksDone)?;
+    debug!("init: createContainer hooks");
     let spec_hooks = spec.hooks().as_ref();
     hooks::run_all(
         "createContainer",
@@ -139,6 +143,14 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     )?;
 
     // 4. Masked and read-only paths, pivot_root, read-only root, rootfs propagation.
+    debug!(
+        "init: entering the root filesystem ({})",
+        match (&rootfs, a.no_pivot) {
+            (None, _) => "chroot",
+            (Some(_), true) => "--no-pivot",
+            (Some(_), false) => "pivot_root",
+        }
+    );
     match &rootfs {
         Some(r) => rootfs::enter(spec, r, a.no_pivot)?,
         // Mounting anything would change the host's mount namespace: only the root changes.
@@ -147,6 +159,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     drop(rootfs);
 
     // 5. Identity of the container: hostname, domainname, terminal.
+    debug!("init: hostname, domainname, terminal");
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h).with_context(|| format!("hostname: setting {h:?}"))?;
     }
@@ -154,17 +167,21 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
         crate::sys::setdomainname(d).with_context(|| format!("domainname: setting {d:?}"))?;
     }
     if let Some(peer) = console {
+        // From here stderr is the container's terminal, no place for hull's debug lines.
+        crate::logging::stderr_is_the_containers();
         console::attach(peer)?;
     }
 
     // 6-7. rlimits, privileges (bounding set, user switch with keep-caps, the other capability
     //      sets), umask and the checked working directory: shared with `exec`.
+    debug!("init: process: scheduling, rlimits, capabilities, user, cwd, args");
     super::sched::linux(linux)?;
     let prepared = apply::prepare(process, &guard, a.preserve_fds, a.trampoline)?;
 
     // 8. Tell `create` we are ready, and live on without it only once it has recorded the
     //    container: if it dies before, PDEATHSIG kills us (or, for an init that forked and so
     //    has none, the socket's EOF fails the wait). Then block until `start` opens the fifo.
+    debug!("init: ready, waiting for start");
     sync.send(&Msg::Ready)?;
     sync.expect(Msg::Created)?;
     crate::sys::set_pdeathsig(0).context("prctl(PR_SET_PDEATHSIG)")?;

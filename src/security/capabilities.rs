@@ -62,9 +62,9 @@ pub fn apply_sets(c: &LinuxCapabilities) -> Result<()> {
         // The kernel only raises an ambient cap that is also permitted and inheritable; runc
         // warns and goes on, and configs (runc's own default) rely on that.
         if let Err(e) = caps::raise(None, CapSet::Ambient, cap) {
-            crate::logging::debug(&format!(
+            crate::logging::debug!(
                 "process.capabilities.ambient: cannot raise {cap} (it must also be permitted and inheritable): {e}"
-            ));
+            );
         }
     }
     Ok(())

@@ -87,7 +87,7 @@ fn settle(reach: Option<&str>, spec: &Spec, process: Option<&Process>) -> Option
             if reach.is_none() {
                 read_only(&why);
             }
-            crate::logging::debug(&why);
+            crate::logging::debug!("{why}");
             None
         }
     }
@@ -97,13 +97,9 @@ fn settle(reach: Option<&str>, spec: &Spec, process: Option<&Process>) -> Option
 /// read-only mount; returns only then, or when the view cannot be made.
 fn read_only(why: &str) {
     match super::ro_exe::ensure() {
-        Ok(()) => crate::logging::debug(&format!(
-            "hull runs from a read-only view of its binary ({why})"
-        )),
+        Ok(()) => crate::logging::debug!("hull runs from a read-only view of its binary ({why})"),
         // The `#!` check and the non-dumpable init remain.
-        Err(e) => crate::logging::debug(&format!(
-            "no read-only view of the hull binary ({why}): {e:#}"
-        )),
+        Err(e) => crate::logging::debug!("no read-only view of the hull binary ({why}): {e:#}"),
     }
 }
 

@@ -54,7 +54,7 @@ pub fn prepare(s: &LinuxSeccomp, state_root: &Path) -> Result<Filter> {
     let notify = uses_notify(s)?;
     let started = std::time::Instant::now();
     let (bytes, hit) = cached_or_compiled(s, &state_root.join(CACHE_DIR))?;
-    crate::logging::debug(&format!(
+    crate::logging::debug!(
         "linux.seccomp: {} bytes of BPF {} in {:?}",
         bytes.len(),
         if hit {
@@ -63,7 +63,7 @@ pub fn prepare(s: &LinuxSeccomp, state_root: &Path) -> Result<Filter> {
             "compiled"
         },
         started.elapsed()
-    ));
+    );
     let program = sys::decode(&bytes).context("linux.seccomp: libseccomp produced no program")?;
     let mut flags = 0;
     for f in s.flags().iter().flatten() {
@@ -242,7 +242,7 @@ fn cached_or_compiled(s: &LinuxSeccomp, dir: &Path) -> Result<(Vec<u8>, bool)> {
     let prog = compile(s)?;
     // A cache that cannot be written only costs the next container a compile.
     if let Err(e) = store(dir, &file, &key, &prog) {
-        crate::logging::debug(&format!("seccomp cache: {e:#}"));
+        crate::logging::debug!("seccomp cache: {e:#}");
     }
     Ok((prog, false))
 }
@@ -414,9 +414,9 @@ fn compile(s: &LinuxSeccomp) -> Result<Vec<u8>> {
     let names = s.syscalls().iter().flatten().flat_map(|c| c.names().iter());
     let (program, max) = enosys::prepend(program, &arches, names.map(String::as_str));
     if let Some(max) = max {
-        crate::logging::debug(&format!(
+        crate::logging::debug!(
             "linux.seccomp: syscalls above {max} return ENOSYS (newer than the profile)"
-        ));
+        );
     }
     Ok(sys::encode(&program))
 }
