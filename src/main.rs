@@ -12,6 +12,7 @@ mod container;
 mod fuzz;
 mod hooks;
 mod logging;
+mod netdev;
 mod notify;
 mod process;
 mod rootfs;

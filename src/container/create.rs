@@ -81,6 +81,10 @@ pub fn create(o: &Options) -> Result<Created> {
             "linux.namespaces: a rootless container needs a user namespace (`hull spec --rootless` makes one)"
         );
     }
+    if o.rootless && linux.is_some_and(|l| l.net_devices().as_ref().is_some_and(|d| !d.is_empty()))
+    {
+        bail!("linux.netDevices: moving host interfaces needs root, not a rootless container");
+    }
     let unit = match o.systemd {
         true => {
             cgroups::systemd::require_running()?;
@@ -315,6 +319,11 @@ pub fn create(o: &Options) -> Result<Created> {
                 state.write(&dir.dir)?;
             }
             Some((Msg::RunHooks, _)) => {
+                // The init is in its network namespace now, and runs nothing of the user's yet;
+                // the hooks see the interfaces where they will be.
+                if let Some(devs) = linux.and_then(|l| l.net_devices().as_ref()) {
+                    crate::netdev::move_into(devs, pid)?;
+                }
                 fault::point("create", "prestart hooks")?;
                 let hooks = spec.hooks().as_ref();
                 let st = state.public(super::Status::Created);

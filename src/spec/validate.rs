@@ -143,10 +143,7 @@ fn idmapped_mount(v: &Value, i: usize, m: &Value, problems: &mut Vec<String>) {
 
 /// Fields hull does not implement yet. Refusing them is better than a container that silently
 /// lacks what its config asked for.
-const UNSUPPORTED: [(&str, &str); 2] = [
-    ("/linux/intelRdt", "linux.intelRdt"),
-    ("/linux/netDevices", "linux.netDevices"),
-];
+const UNSUPPORTED: [(&str, &str); 1] = [("/linux/intelRdt", "linux.intelRdt")];
 
 /// The spec says an unknown capability is not an error: warn and ignore it, as runc does.
 fn drop_unknown_capabilities(v: &mut Value) {
@@ -326,6 +323,12 @@ pub fn typed(spec: &Spec) -> Vec<String> {
             }
         }
         device_numbers(l, &mut p);
+        if let Some(devs) = l.net_devices() {
+            p.extend(crate::netdev::validate(
+                devs,
+                new_ns(LinuxNamespaceType::Network),
+            ));
+        }
         if let Some(prop) = l.rootfs_propagation()
             && crate::rootfs::propagation_flags(prop).is_none()
         {
