@@ -189,7 +189,8 @@ pub fn create(o: &Options) -> Result<Created> {
     .context("opening the state dir")?;
 
     let mut state = State {
-        oci_version: spec.version().clone(),
+        // As runc's state: the spec version of the runtime, not the one the config names.
+        oci_version: spec::IMPLEMENTED_VERSION.to_string(),
         id: o.id.to_string(),
         pid: 0,
         bundle: bundle.clone(),
