@@ -9,6 +9,7 @@ mod validate;
 mod version;
 
 pub use default::default_spec;
+pub use validate::NAMESPACES;
 
 /// The runtime-spec version hull implements, said by `--version`, `features` and `state`
 /// (oci-spec's own constant lags the spec, so hull states its own).

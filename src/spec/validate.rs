@@ -4,7 +4,8 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use serde_json::Value;
 use std::collections::HashSet;
 
-const NAMESPACES: [&str; 8] = [
+/// linux.namespaces types hull creates or joins (`features` lists these).
+pub const NAMESPACES: [&str; 8] = [
     "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time",
 ];
 
