@@ -15,6 +15,7 @@ mod logging;
 mod netdev;
 mod notify;
 mod process;
+mod resctrl;
 mod rootfs;
 mod security;
 mod spec;

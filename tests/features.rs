@@ -150,7 +150,10 @@ fn features_validate_against_the_schema() {
         .is_ok_and(|s| s.trim() == "Y");
     assert_eq!(enabled(&l["apparmor"], "linux.apparmor"), apparmor);
     enabled(&l["selinux"], "linux.selinux");
-    assert!(!enabled(&l["intelRdt"], "linux.intelRdt"));
+    // src/resctrl.rs (tests/intel_rdt.rs; the writes are unit-tested on a fake resctrl tree).
+    assert!(enabled(&l["intelRdt"], "linux.intelRdt"));
+    assert_eq!(l["intelRdt"]["schemata"], true);
+    assert_eq!(l["intelRdt"]["monitoring"], true);
     // Idmapped bind mounts (tests/namespaces.rs).
     assert!(enabled(
         &l["mountExtensions"]["idmap"],

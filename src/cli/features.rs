@@ -161,7 +161,8 @@ pub fn features() -> Value {
             // Whether the host has the LSM: hull applies the labels through it when it does.
             "apparmor": {"enabled": host_has("/sys/module/apparmor/parameters/enabled", Some("Y"))},
             "selinux": {"enabled": host_has("/sys/fs/selinux/enforce", None)},
-            "intelRdt": {"enabled": false},
+            // src/resctrl.rs: closID, l3CacheSchema/memBwSchema, schemata, enableMonitoring.
+            "intelRdt": {"enabled": true, "schemata": true, "monitoring": true},
             "mountExtensions": {"idmap": {"enabled": true}},
         },
         "annotations": annotations,

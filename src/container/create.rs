@@ -85,6 +85,12 @@ pub fn create(o: &Options) -> Result<Created> {
     {
         bail!("linux.netDevices: moving host interfaces needs root, not a rootless container");
     }
+    // Intel RDT: checked now, applied once the init exists (runc refuses the same way).
+    let rdt = linux.and_then(|l| l.intel_rdt().as_ref());
+    let resctrl_root = crate::resctrl::mounted();
+    if let Some(r) = rdt {
+        crate::resctrl::check(resctrl_root.as_deref(), o.id, r)?;
+    }
     let unit = match o.systemd {
         true => {
             cgroups::systemd::require_running()?;
@@ -279,7 +285,7 @@ pub fn create(o: &Options) -> Result<Created> {
         None => None,
     };
 
-    // 5. What only the parent can do for the init: id maps and oom_score_adj.
+    // 5. What only the parent can do for the init: id maps, oom_score_adj, its resctrl group.
     fault::point("create", "id maps")?;
     if ns.new_user
         && let Some(l) = linux
@@ -290,6 +296,10 @@ pub fn create(o: &Options) -> Result<Created> {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
             .with_context(|| format!("process.oomScoreAdj: writing {adj}"))?;
     }
+    let rdt_guard = RdtGuard(match (rdt, &resctrl_root) {
+        (Some(r), Some(root)) => Some(crate::resctrl::apply(root, o.id, r, pid.as_raw())?),
+        _ => None,
+    });
     let idmapped = crate::rootfs::idmap::detached(&spec, pid, &bundle)?;
     // Visible to hooks that ask `hull state` while create runs.
     fault::point("create", "state")?;
@@ -357,6 +367,7 @@ pub fn create(o: &Options) -> Result<Created> {
     fault::point("create", "release")?;
     parent_sync.send(&Msg::Created)?;
     parent_sync.expect(Msg::Detached)?;
+    std::mem::forget(rdt_guard);
     std::mem::forget(unit_guard);
     std::mem::forget(init_guard);
     std::mem::forget(cg_guard);
@@ -411,6 +422,17 @@ impl Drop for InitGuard {
         if let Some((pid, fd)) = self.0.take() {
             let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
             let _ = nix::sys::wait::waitpid(pid, None);
+        }
+    }
+}
+
+/// If create fails after the init joined its resctrl group, removes what this create made.
+struct RdtGuard(Option<crate::resctrl::Group>);
+
+impl Drop for RdtGuard {
+    fn drop(&mut self) {
+        if let Some(g) = self.0.take() {
+            g.undo();
         }
     }
 }

@@ -67,16 +67,6 @@ pub fn raw(v: &mut Value) -> Vec<String> {
             fresh
         });
     }
-    for (ptr, field) in UNSUPPORTED {
-        if v.pointer(ptr).is_some_and(|x| !x.is_null()) {
-            problems.push(format!("{field}: not supported by hull yet"));
-            if let Some((parent, key)) = ptr.rsplit_once('/')
-                && let Some(obj) = v.pointer_mut(parent).and_then(Value::as_object_mut)
-            {
-                obj.remove(key);
-            }
-        }
-    }
     if let Some(mounts) = v.get("mounts").and_then(Value::as_array) {
         for (i, m) in mounts.iter().enumerate() {
             idmapped_mount(v, i, m, &mut problems);
@@ -141,10 +131,6 @@ fn idmapped_mount(v: &Value, i: usize, m: &Value, problems: &mut Vec<String>) {
         }
     }
 }
-
-/// Fields hull does not implement yet. Refusing them is better than a container that silently
-/// lacks what its config asked for.
-const UNSUPPORTED: [(&str, &str); 1] = [("/linux/intelRdt", "linux.intelRdt")];
 
 /// The spec says an unknown capability is not an error: warn and ignore it, as runc does.
 fn drop_unknown_capabilities(v: &mut Value) {
