@@ -412,3 +412,87 @@ fn cgroups_path_lands_where_runc_puts_it() {
         }
     }
 }
+
+/// runc's `exec --cgroup` in its cgroup v2 form: the exec'd process runs in an existing
+/// sub-cgroup of the container's (`PATH` or `:PATH`); a v1 controller, a path out of the
+/// container's cgroup or a missing one is refused by name.
+#[test]
+fn exec_cgroup_runs_the_process_in_a_sub_cgroup() {
+    if !require(&[]) {
+        return;
+    }
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.args(&["sleep", "1000"]);
+    b.write();
+    let id = h.id("execcg");
+    h.create_start(&b, &id);
+    let dir = default_dir(&id);
+    std::fs::create_dir_all(dir.join("sub/deeper")).unwrap();
+    for (arg, want) in [
+        ("sub", "sub"),
+        (":sub/deeper", "sub/deeper"),
+        ("/sub", "sub"),
+    ] {
+        let out = h.ok(&["exec", "--cgroup", arg, &id, "cat", "/proc/self/cgroup"]);
+        let line = out.stdout.trim();
+        assert!(
+            line.starts_with("0::") && line.ends_with(&format!("/{want}")),
+            "--cgroup {arg}: {line}{out}"
+        );
+    }
+    // Without the flag: the container's own cgroup.
+    let out = h.ok(&["exec", &id, "cat", "/proc/self/cgroup"]);
+    assert!(!out.stdout.contains("/sub"), "{out}");
+    for (arg, needle) in [
+        ("cpu:sub", "--cgroup cpu:sub"),
+        ("../x", "--cgroup ../x"),
+        ("nosuch", "--cgroup nosuch"),
+    ] {
+        let out = h.run(&["exec", "--cgroup", arg, &id, "true"]);
+        assert_one_line_error(&out, needle);
+    }
+    h.ok(&["delete", "-f", &id]);
+    assert!(!dir.exists(), "{} left after delete", dir.display());
+}
+
+/// Device rule type "a" means every type: with it, a char and a block device pass the filter
+/// that a deny-all leaves shut.
+#[test]
+fn device_rule_type_a_allows_char_and_block_devices() {
+    if !require(&[]) {
+        return;
+    }
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    fuse_device(&mut b);
+    for set in ["bounding", "effective", "permitted"] {
+        let caps = b.config["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap();
+        if !caps.contains(&json!("CAP_MKNOD")) {
+            caps.push(json!("CAP_MKNOD"));
+        }
+    }
+    // `true`, a regular builtin: a failed redirection does not end the shell.
+    b.sh("mknod /dev/blk b 7 0; true 3<>/dev/fuse; head -c 1 /dev/blk; true");
+    for (rule, denied) in [
+        (json!({"allow": false, "access": "rwm"}), 2),
+        (json!({"allow": true, "type": "a", "access": "rwm"}), 0),
+        (
+            json!({"allow": true, "type": "a", "major": 10, "minor": 229, "access": "rw"}),
+            1,
+        ),
+    ] {
+        b.set(
+            "/linux/resources/devices",
+            json!([{"allow": false, "access": "rwm"}, rule]),
+        );
+        let out = h.run_bundle(&b);
+        assert_eq!(
+            out.stderr.matches("Operation not permitted").count(),
+            denied,
+            "rule {rule}{out}"
+        );
+    }
+}

@@ -150,7 +150,10 @@ fn features_validate_against_the_schema() {
         .is_ok_and(|s| s.trim() == "Y");
     assert_eq!(enabled(&l["apparmor"], "linux.apparmor"), apparmor);
     enabled(&l["selinux"], "linux.selinux");
-    assert!(!enabled(&l["intelRdt"], "linux.intelRdt"));
+    // src/resctrl.rs (tests/intel_rdt.rs; the writes are unit-tested on a fake resctrl tree).
+    assert!(enabled(&l["intelRdt"], "linux.intelRdt"));
+    assert_eq!(l["intelRdt"]["schemata"], true);
+    assert_eq!(l["intelRdt"]["monitoring"], true);
     // Idmapped bind mounts (tests/namespaces.rs).
     assert!(enabled(
         &l["mountExtensions"]["idmap"],
@@ -159,6 +162,31 @@ fn features_validate_against_the_schema() {
     for k in ["idmap", "ridmap"] {
         assert!(opts.iter().any(|o| o == k), "mount option {k} missing");
     }
+    // The spec's whole mount option list (config.md, "Mounts"), each applied
+    // (tests/mount_options.rs), and nothing else.
+    let mut spec_opts: Vec<&str> = "async atime bind defaults dev diratime dirsync exec iversion \
+        lazytime loud mand noatime nodev nodiratime noexec noiversion nolazytime nomand \
+        norelatime nostrictatime nosuid nosymfollow private ratime rbind rdev rdiratime relatime \
+        remount rexec rnoatime rnodev rnodiratime rnoexec rnorelatime rnostrictatime rnosuid \
+        rnosymfollow ro rprivate rrelatime rro rrw rshared rslave rstrictatime rsuid rsymfollow \
+        runbindable rw shared silent slave strictatime suid symfollow sync tmpcopyup unbindable \
+        idmap ridmap"
+        .split_whitespace()
+        .collect();
+    spec_opts.sort();
+    let mut listed: Vec<&str> = opts.iter().map(String::as_str).collect();
+    listed.sort();
+    assert_eq!(listed, spec_opts);
+    // tests/netdevices.rs, tests/process_sched.rs.
+    assert!(enabled(&l["netDevices"], "linux.netDevices"));
+    assert_eq!(
+        strings(&l["memoryPolicy"]["modes"], "memoryPolicy.modes").len(),
+        7
+    );
+    assert_eq!(
+        strings(&l["memoryPolicy"]["flags"], "memoryPolicy.flags").len(),
+        3
+    );
     // No nulls anywhere: the schema has no nullable field.
     assert!(!out.stdout.contains("null"), "{}", out.stdout);
 }

@@ -136,3 +136,46 @@ fn exec_cpu_affinity_final_is_the_exec_d_process_affinity() {
     assert_one_line_error(&out, "process.execCPUAffinity.final");
     h.ok(&["delete", "-f", &id]);
 }
+
+/// With two NUMA nodes (`integration/vm --numa 2`; this host has one): the policy's nodes and
+/// flags as the kernel reports them, and the process's own stack pages on the node it is bound
+/// to.
+#[test]
+fn memory_policy_across_two_nodes() {
+    if !std::path::Path::new("/sys/devices/system/node/node1").exists() {
+        skip("one NUMA node here (run it in integration/vm --numa 2)");
+        return;
+    }
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    let policy =
+        "grep -o -m1 '^[0-9a-f]* [a-z]*[=a-z]*:[0-9,-]*' /proc/self/numa_maps | cut -d' ' -f2";
+    for (mode, nodes, flags, want) in [
+        ("MPOL_BIND", "1", json!([]), "bind:1"),
+        ("MPOL_INTERLEAVE", "0-1", json!([]), "interleave:0-1"),
+        ("MPOL_PREFERRED", "1", json!([]), "prefer:1"),
+        (
+            "MPOL_BIND",
+            "1",
+            json!(["MPOL_F_STATIC_NODES"]),
+            "bind=static:1",
+        ),
+    ] {
+        b.set(
+            "/linux/memoryPolicy",
+            json!({"mode": mode, "nodes": nodes, "flags": flags}),
+        );
+        assert_eq!(lines(&h, &mut b, policy), [want], "{mode} {nodes} {flags}");
+    }
+    b.set(
+        "/linux/memoryPolicy",
+        json!({"mode": "MPOL_BIND", "nodes": "1"}),
+    );
+    let stack = lines(&h, &mut b, "grep stack /proc/self/numa_maps");
+    assert!(
+        stack
+            .iter()
+            .all(|l| l.contains(" N1=") && !l.contains(" N0=")),
+        "{stack:?}"
+    );
+}

@@ -190,3 +190,49 @@ fn spec_config_runs_as_is_apart_from_terminal() {
     let out = h.sh(&mut b, "echo spec-ok");
     assert_eq!(out.out(), "spec-ok", "{out}");
 }
+
+/// hull states the runtime-spec version it implements: in `--version`, in `features` and, as
+/// runc does (its state's ociVersion is its own spec version), in `state` whatever version the
+/// config was written for.
+#[test]
+fn the_implemented_spec_version_is_1_3_0_everywhere() {
+    let h = Hull::new();
+    let out = h.bare(&["--version"]);
+    assert!(out.stdout.lines().any(|l| l == "spec: 1.3.0"), "{out}");
+    let f: Value = serde_json::from_str(&h.bare(&["features"]).stdout).unwrap();
+    assert_eq!(f["ociVersionMax"], "1.3.0");
+    let mut b = Bundle::new();
+    b.set("/ociVersion", json!("1.0.2"));
+    b.args(&["sleep", "1000"]);
+    b.write();
+    let id = h.id("ver");
+    h.ok(&["create", "-b", b.path_str(), &id]);
+    assert_eq!(h.state(&id)["ociVersion"], "1.3.0");
+    h.ok(&["delete", "-f", &id]);
+}
+
+/// A config's ociVersion that is not semver, or of another major version, is run with a
+/// warning that names it (the spec only promises compatibility within major version 1).
+#[test]
+fn an_odd_config_oci_version_is_a_warning() {
+    let h = Hull::new();
+    for (v, warned) in [
+        ("banana", true),
+        ("2.0.0", true),
+        ("0.9.0", true),
+        ("1.2", true),
+        ("1.0.2-dev", false),
+        ("1.3.0", false),
+    ] {
+        let mut b = Bundle::new();
+        b.set("/ociVersion", json!(v));
+        b.args(&["true"]);
+        let out = h.run_bundle(&b);
+        assert_eq!(out.code, 0, "{v}{out}");
+        let warning = out
+            .stderr
+            .lines()
+            .any(|l| l.contains("warning") && l.contains("ociVersion") && l.contains(v));
+        assert_eq!(warning, warned, "ociVersion {v:?}{out}");
+    }
+}

@@ -502,6 +502,10 @@ impl Cgroup {
                         let _ = std::fs::write(self.dir.join("cgroup.freeze"), "0");
                         killed = true;
                     }
+                    // Sub-cgroups made inside the container's (by its processes, or for
+                    // `exec --cgroup`) are the container's too, and keep it from going: the
+                    // kill emptied them as well.
+                    remove_descendants(&self.dir);
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(std::time::Duration::from_millis(2));
                 }
@@ -515,6 +519,20 @@ impl Cgroup {
             "cgroup {} still has processes after kill",
             self.dir.display()
         )
+    }
+}
+
+/// Removes every cgroup below `dir`, deepest first, as far as they are empty (cgroupfs holds
+/// only directories and the kernel's files, never symlinks).
+fn remove_descendants(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_descendants(&e.path());
+            let _ = std::fs::remove_dir(e.path());
+        }
     }
 }
 

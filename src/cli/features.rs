@@ -1,6 +1,7 @@
 //! `features` (runtime-spec features.md): what this build of hull implements, so that engines
 //! do not have to guess from its version. Everything listed here is acted on.
 
+use crate::process::sched;
 use anyhow::Result;
 use serde_json::{Value, json};
 use std::str::FromStr;
@@ -16,58 +17,6 @@ const HOOKS: [&str; 6] = [
     "startContainer",
     "poststart",
     "poststop",
-];
-
-/// The mount option keywords src/rootfs/options.rs turns into mount flags or propagation, and
-/// the idmapping ones (src/rootfs/idmap.rs).
-const MOUNT_OPTIONS: [&str; 42] = [
-    "async",
-    "atime",
-    "bind",
-    "defaults",
-    "dev",
-    "diratime",
-    "dirsync",
-    "exec",
-    "idmap",
-    "lazytime",
-    "loud",
-    "mand",
-    "noatime",
-    "nodev",
-    "nodiratime",
-    "noexec",
-    "nolazytime",
-    "nomand",
-    "norelatime",
-    "nostrictatime",
-    "nosuid",
-    "private",
-    "rbind",
-    "relatime",
-    "remount",
-    "ridmap",
-    "rprivate",
-    "rro",
-    "rrw",
-    "rshared",
-    "rslave",
-    "runbindable",
-    "ro",
-    "rw",
-    "shared",
-    "silent",
-    "slave",
-    "strictatime",
-    "suid",
-    "sync",
-    "tmpcopyup",
-    "unbindable",
-];
-
-/// linux.namespaces types spec validation accepts and the init creates or joins.
-const NAMESPACES: [&str; 8] = [
-    "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts",
 ];
 
 /// Every action and operator src/security/seccomp.rs maps onto libseccomp.
@@ -141,6 +90,20 @@ fn host_has(path: &str, want: Option<&str>) -> bool {
     }
 }
 
+/// The mount option keywords, from the table the mounts are made with (src/rootfs/options.rs).
+fn mount_options() -> Vec<&'static str> {
+    let mut v: Vec<&str> = crate::rootfs::options::OPTIONS
+        .iter()
+        .map(|(k, _)| *k)
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+fn names<T>(table: &[(&'static str, T)]) -> Vec<&'static str> {
+    table.iter().map(|(k, _)| *k).collect()
+}
+
 pub fn features() -> Value {
     let mut caps: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
     caps.sort();
@@ -171,9 +134,9 @@ pub fn features() -> Value {
         "ociVersionMin": "1.0.0",
         "ociVersionMax": crate::spec::IMPLEMENTED_VERSION,
         "hooks": HOOKS,
-        "mountOptions": &MOUNT_OPTIONS[..],
+        "mountOptions": mount_options(),
         "linux": {
-            "namespaces": NAMESPACES,
+            "namespaces": crate::spec::NAMESPACES,
             "capabilities": caps,
             "cgroup": {
                 "v1": false,
@@ -191,16 +154,53 @@ pub fn features() -> Value {
                 "supportedFlags": supported_flags,
             },
             "memoryPolicy": {
-                "modes": ["MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
-                          "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"],
-                "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"],
+                "modes": names(&sched::MPOL_MODES),
+                "flags": names(&sched::MPOL_FLAGS),
             },
+            "netDevices": {"enabled": true},
             // Whether the host has the LSM: hull applies the labels through it when it does.
             "apparmor": {"enabled": host_has("/sys/module/apparmor/parameters/enabled", Some("Y"))},
             "selinux": {"enabled": host_has("/sys/fs/selinux/enforce", None)},
-            "intelRdt": {"enabled": false},
+            // src/resctrl.rs: closID, l3CacheSchema/memBwSchema, schemata, enableMonitoring.
+            "intelRdt": {"enabled": true, "schemata": true, "monitoring": true},
             "mountExtensions": {"idmap": {"enabled": true}},
         },
         "annotations": annotations,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oci_spec::runtime::LinuxMemoryPolicy;
+
+    /// What `features` lists is what a config may use: every listed mount option has an
+    /// effect, every memory policy mode and flag is one the spec's types know and hull maps,
+    /// and the spec's types know no mode or flag hull lacks.
+    #[test]
+    fn features_lists_what_validation_accepts() {
+        let f = features();
+        let listed = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap().to_string())
+                .collect()
+        };
+        for o in listed(&f["mountOptions"]) {
+            assert!(crate::rootfs::options::effect(&o).is_some(), "{o}");
+        }
+        assert_eq!(f["mountOptions"].as_array().unwrap().len(), 62);
+        let modes = listed(&f["linux"]["memoryPolicy"]["modes"]);
+        let flags = listed(&f["linux"]["memoryPolicy"]["flags"]);
+        for m in &modes {
+            let p: LinuxMemoryPolicy =
+                serde_json::from_value(json!({"mode": m, "nodes": "0", "flags": flags}))
+                    .unwrap_or_else(|e| panic!("{m}: {e}"));
+            assert_eq!(&p.mode().to_string(), m);
+        }
+        // oci-spec's enums have 7 modes and 3 flags (runtime-spec 1.3).
+        assert_eq!((modes.len(), flags.len()), (7, 3));
+        assert_eq!(f["linux"]["netDevices"]["enabled"], true);
+    }
 }

@@ -83,6 +83,16 @@ pub fn create(o: &Options) -> Result<Created> {
             "linux.namespaces: a rootless container needs a user namespace (`hull spec --rootless` makes one)"
         );
     }
+    if o.rootless && linux.is_some_and(|l| l.net_devices().as_ref().is_some_and(|d| !d.is_empty()))
+    {
+        bail!("linux.netDevices: moving host interfaces needs root, not a rootless container");
+    }
+    // Intel RDT: checked now, applied once the init exists (runc refuses the same way).
+    let rdt = linux.and_then(|l| l.intel_rdt().as_ref());
+    let resctrl_root = crate::resctrl::mounted();
+    if let Some(r) = rdt {
+        crate::resctrl::check(resctrl_root.as_deref(), o.id, r)?;
+    }
     let unit = match o.systemd {
         true => {
             cgroups::systemd::require_running()?;
@@ -191,7 +201,8 @@ pub fn create(o: &Options) -> Result<Created> {
     .context("opening the state dir")?;
 
     let mut state = State {
-        oci_version: spec.version().clone(),
+        // As runc's state: the spec version of the runtime, not the one the config names.
+        oci_version: spec::IMPLEMENTED_VERSION.to_string(),
         id: o.id.to_string(),
         pid: 0,
         bundle: bundle.clone(),
@@ -282,8 +293,8 @@ pub fn create(o: &Options) -> Result<Created> {
         None => None,
     };
 
-    // 5. What only the parent can do for the init: id maps and oom_score_adj.
-    debug!("create: id maps, oomScoreAdj, idmapped mounts of init {pid}");
+    // 5. What only the parent can do for the init: id maps, oom_score_adj, its resctrl group.
+    debug!("create: id maps, oomScoreAdj, resctrl group, idmapped mounts of init {pid}");
     fault::point("create", "id maps")?;
     if ns.new_user
         && let Some(l) = linux
@@ -294,6 +305,10 @@ pub fn create(o: &Options) -> Result<Created> {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
             .with_context(|| format!("process.oomScoreAdj: writing {adj}"))?;
     }
+    let rdt_guard = RdtGuard(match (rdt, &resctrl_root) {
+        (Some(r), Some(root)) => Some(crate::resctrl::apply(root, o.id, r, pid.as_raw())?),
+        _ => None,
+    });
     let idmapped = crate::rootfs::idmap::detached(&spec, pid, &bundle)?;
     // Visible to hooks that ask `hull state` while create runs.
     fault::point("create", "state")?;
@@ -327,6 +342,12 @@ pub fn create(o: &Options) -> Result<Created> {
                 state.write(&dir.dir)?;
             }
             Some((Msg::RunHooks, _)) => {
+                // The init is in its network namespace now, and runs nothing of the user's yet;
+                // the hooks see the interfaces where they will be.
+                if let Some(devs) = linux.and_then(|l| l.net_devices().as_ref()) {
+                    debug!("create: moving linux.netDevices into the container");
+                    crate::netdev::move_into(devs, pid)?;
+                }
                 debug!("create: prestart and createRuntime hooks");
                 fault::point("create", "prestart hooks")?;
                 let hooks = spec.hooks().as_ref();
@@ -363,6 +384,7 @@ pub fn create(o: &Options) -> Result<Created> {
     fault::point("create", "release")?;
     parent_sync.send(&Msg::Created)?;
     parent_sync.expect(Msg::Detached)?;
+    std::mem::forget(rdt_guard);
     std::mem::forget(unit_guard);
     std::mem::forget(init_guard);
     std::mem::forget(cg_guard);
@@ -417,6 +439,17 @@ impl Drop for InitGuard {
         if let Some((pid, fd)) = self.0.take() {
             let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
             let _ = nix::sys::wait::waitpid(pid, None);
+        }
+    }
+}
+
+/// If create fails after the init joined its resctrl group, removes what this create made.
+struct RdtGuard(Option<crate::resctrl::Group>);
+
+impl Drop for RdtGuard {
+    fn drop(&mut self) {
+        if let Some(g) = self.0.take() {
+            g.undo();
         }
     }
 }

@@ -184,6 +184,7 @@ impl Container {
         }
         fault::point("delete", "poststop hooks")?;
         let spec = self.spec()?;
+        remove_resctrl(&spec, &self.state.id);
         let st = self.state.public(Status::Stopped);
         hooks::run_all_warn(
             "poststop",
@@ -235,6 +236,7 @@ impl Container {
             wait_exit(&fd, self.state.pid, Duration::from_secs(10))?;
         }
         let spec = self.spec()?;
+        remove_resctrl(&spec, &self.state.id);
         let st = self.state.public(Status::Stopped);
         hooks::run_all_warn(
             "poststop",
@@ -243,6 +245,17 @@ impl Container {
         );
         std::fs::remove_dir_all(&self.dir)
             .with_context(|| format!("removing {}", self.dir.display()))
+    }
+}
+
+/// The container's resctrl groups (linux.intelRdt), once its processes are gone. A group that
+/// cannot be removed is no reason to keep a container that is otherwise gone: a warning.
+fn remove_resctrl(spec: &Spec, id: &str) {
+    if let Some(r) = spec.linux().as_ref().and_then(|l| l.intel_rdt().as_ref())
+        && let Some(root) = crate::resctrl::mounted()
+        && let Err(e) = crate::resctrl::remove(&root, id, r)
+    {
+        crate::logging::warn(&format!("{e:#}"));
     }
 }
 

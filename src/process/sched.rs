@@ -5,8 +5,7 @@
 use anyhow::{Context, Result, bail};
 use oci_spec::runtime::{
     IOPriorityClass, LinuxIOPriority, LinuxMemoryPolicy, LinuxPersonality, LinuxPersonalityDomain,
-    LinuxSchedulerFlag, LinuxSchedulerPolicy, MemoryPolicyFlagType, MemoryPolicyModeType,
-    Scheduler,
+    LinuxSchedulerFlag, LinuxSchedulerPolicy, Scheduler,
 };
 
 /// The linux.* settings of this file, for the init and for every exec'd process alike.
@@ -112,24 +111,39 @@ pub fn personality(p: &LinuxPersonality) -> Result<()> {
         .with_context(|| format!("{F}: personality({persona:#x})"))
 }
 
+/// linux.memoryPolicy's modes and flags with their <linux/mempolicy.h> values; `features`
+/// lists these names.
+pub const MPOL_MODES: [(&str, i32); 7] = [
+    ("MPOL_DEFAULT", 0),
+    ("MPOL_PREFERRED", 1),
+    ("MPOL_BIND", 2),
+    ("MPOL_INTERLEAVE", 3),
+    ("MPOL_LOCAL", 4),
+    ("MPOL_PREFERRED_MANY", 5),
+    ("MPOL_WEIGHTED_INTERLEAVE", 6),
+];
+pub const MPOL_FLAGS: [(&str, i32); 3] = [
+    ("MPOL_F_NUMA_BALANCING", 1 << 13),
+    ("MPOL_F_RELATIVE_NODES", 1 << 14),
+    ("MPOL_F_STATIC_NODES", 1 << 15),
+];
+
+fn lookup(table: &[(&str, i32)], name: &str) -> Result<i32> {
+    table
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| *v)
+        .context("not implemented by hull")
+}
+
 /// linux.memoryPolicy → set_mempolicy.
 pub fn memory_policy(m: &LinuxMemoryPolicy) -> Result<()> {
     const F: &str = "linux.memoryPolicy";
-    let mut mode: i32 = match m.mode() {
-        MemoryPolicyModeType::MpolDefault => 0,
-        MemoryPolicyModeType::MpolPreferred => 1,
-        MemoryPolicyModeType::MpolBind => 2,
-        MemoryPolicyModeType::MpolInterleave => 3,
-        MemoryPolicyModeType::MpolLocal => 4,
-        MemoryPolicyModeType::MpolPreferredMany => 5,
-        MemoryPolicyModeType::MpolWeightedInterleave => 6,
-    };
+    let name = m.mode().to_string();
+    let mut mode = lookup(&MPOL_MODES, &name).with_context(|| format!("{F}.mode: {name}"))?;
     for f in m.flags().iter().flatten() {
-        mode |= match f {
-            MemoryPolicyFlagType::MpolFNumaBalancing => 1 << 13,
-            MemoryPolicyFlagType::MpolFRelativeNodes => 1 << 14,
-            MemoryPolicyFlagType::MpolFStaticNodes => 1 << 15,
-        };
+        let name = f.to_string();
+        mode |= lookup(&MPOL_FLAGS, &name).with_context(|| format!("{F}.flags: {name}"))?;
     }
     let nodes = m.nodes().as_deref().unwrap_or("");
     let list = parse_list(nodes, 1024).with_context(|| format!("{F}.nodes: {nodes:?}"))?;

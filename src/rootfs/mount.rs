@@ -58,7 +58,10 @@ pub fn mount_entry(
             )
             .with_context(|| format!("bind-mounting {}", src.display()))?,
         }
-        let extra = opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
+        // `difference`, not `& !`: bitflags' `!` drops bits nix does not name (MS_NOSYMFOLLOW).
+        let extra = opts
+            .flags
+            .difference(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         // The kernel ignores flags on the first bind mount: apply them by remounting what is
         // now mounted at the destination (a fresh lookup, since `target` is the covered dir).
         if !extra.is_empty() {
@@ -76,7 +79,7 @@ pub fn mount_entry(
         let tpath = resolve::fd_path(&target);
         let data = opts.data.join(",");
         let data = (!data.is_empty()).then_some(data.as_str());
-        let mut flags = opts.flags & !MsFlags::MS_REMOUNT;
+        let mut flags = opts.flags.difference(MsFlags::MS_REMOUNT);
         if opts.tmpcopyup {
             // Writable until the copy is in; read-only afterwards if asked.
             flags.remove(MsFlags::MS_RDONLY);
@@ -125,11 +128,23 @@ pub fn mount_entry(
             }
         }
     }
-    if let Some(ro) = opts.recursive_ro {
+    if opts.rec_set != 0 || opts.rec_clear != 0 {
         let new = resolve::open(root, dest, OFlag::O_PATH).context("reopening the destination")?;
-        crate::sys::mount_api::set_recursive_readonly(new.as_fd(), ro).with_context(|| {
-            format!("options: {}: mount_setattr", if ro { "rro" } else { "rrw" })
-        })?;
+        crate::sys::mount_api::set_recursive_attrs(new.as_fd(), opts.rec_set, opts.rec_clear)
+            .with_context(|| {
+                let names: Vec<&String> = m
+                    .options()
+                    .iter()
+                    .flatten()
+                    .filter(|o| {
+                        matches!(
+                            options::effect(o),
+                            Some(options::Effect::RecSet(_) | options::Effect::RecClear(_))
+                        )
+                    })
+                    .collect();
+                format!("options: {names:?}: mount_setattr(AT_RECURSIVE)")
+            })?;
     }
     if !opts.propagation.is_empty() {
         let new = resolve::open(root, dest, OFlag::O_PATH)?;

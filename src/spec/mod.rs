@@ -6,12 +6,14 @@
 
 mod default;
 mod validate;
+mod version;
 
 pub use default::default_spec;
+pub use validate::NAMESPACES;
 
 /// The runtime-spec version hull implements, said by `--version`, `features` and `state`
 /// (oci-spec's own constant lags the spec, so hull states its own).
-pub const IMPLEMENTED_VERSION: &str = oci_spec::runtime::VERSION;
+pub const IMPLEMENTED_VERSION: &str = "1.3.0";
 
 use anyhow::{Context, Result, bail};
 use oci_spec::runtime::Spec;
@@ -23,7 +25,11 @@ pub fn load(bundle: &Path) -> Result<(Spec, Value)> {
     let path = bundle.join("config.json");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    parse(&text)
+    let parsed = parse(&text)?;
+    if let Some(why) = version::concern(parsed.0.version()) {
+        crate::logging::warn(&why);
+    }
+    Ok(parsed)
 }
 
 /// Parses config.json text into the typed spec, plus the normalised JSON that create keeps in the

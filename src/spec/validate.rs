@@ -4,7 +4,8 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use serde_json::Value;
 use std::collections::HashSet;
 
-const NAMESPACES: [&str; 8] = [
+/// linux.namespaces types hull creates or joins (`features` lists these).
+pub const NAMESPACES: [&str; 8] = [
     "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time",
 ];
 
@@ -65,16 +66,6 @@ pub fn raw(v: &mut Value) -> Vec<String> {
             i += 1;
             fresh
         });
-    }
-    for (ptr, field) in UNSUPPORTED {
-        if v.pointer(ptr).is_some_and(|x| !x.is_null()) {
-            problems.push(format!("{field}: not supported by hull yet"));
-            if let Some((parent, key)) = ptr.rsplit_once('/')
-                && let Some(obj) = v.pointer_mut(parent).and_then(Value::as_object_mut)
-            {
-                obj.remove(key);
-            }
-        }
     }
     if let Some(mounts) = v.get("mounts").and_then(Value::as_array) {
         for (i, m) in mounts.iter().enumerate() {
@@ -140,13 +131,6 @@ fn idmapped_mount(v: &Value, i: usize, m: &Value, problems: &mut Vec<String>) {
         }
     }
 }
-
-/// Fields hull does not implement yet. Refusing them is better than a container that silently
-/// lacks what its config asked for.
-const UNSUPPORTED: [(&str, &str); 2] = [
-    ("/linux/intelRdt", "linux.intelRdt"),
-    ("/linux/netDevices", "linux.netDevices"),
-];
 
 /// The spec says an unknown capability is not an error: warn and ignore it, as runc does.
 fn drop_unknown_capabilities(v: &mut Value) {
@@ -326,6 +310,12 @@ pub fn typed(spec: &Spec) -> Vec<String> {
             }
         }
         device_numbers(l, &mut p);
+        if let Some(devs) = l.net_devices() {
+            p.extend(crate::netdev::validate(
+                devs,
+                new_ns(LinuxNamespaceType::Network),
+            ));
+        }
         if let Some(prop) = l.rootfs_propagation()
             && crate::rootfs::propagation_flags(prop).is_none()
         {

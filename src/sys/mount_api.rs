@@ -61,11 +61,11 @@ pub fn set_idmap(mnt: BorrowedFd, userns: BorrowedFd, recursive: bool) -> nix::R
     mount_setattr(mnt, recursive, &attr)
 }
 
-/// Makes the mount at `mnt` and every mount below it read-only (`ro`) or writable.
-pub fn set_recursive_readonly(mnt: BorrowedFd, ro: bool) -> nix::Result<()> {
+/// Sets and clears MOUNT_ATTR_* bits on the mount at `mnt` and every mount below it.
+pub fn set_recursive_attrs(mnt: BorrowedFd, set: u64, clear: u64) -> nix::Result<()> {
     let attr = MountAttr {
-        attr_set: if ro { MOUNT_ATTR_RDONLY } else { 0 },
-        attr_clr: if ro { 0 } else { MOUNT_ATTR_RDONLY },
+        attr_set: set,
+        attr_clr: clear,
         propagation: 0,
         userns_fd: 0,
     };
