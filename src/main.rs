@@ -6,6 +6,7 @@
 #![cfg_attr(not(test), no_main)]
 
 mod cgroups;
+mod check;
 mod cli;
 mod container;
 #[cfg(test)]

@@ -42,6 +42,15 @@ pub fn is_set(m: &LinuxMemory) -> bool {
         .any(|v| v.is_some_and(|v| v != 0))
 }
 
+/// The first limit `is_set` found, as its config field: what a missing controller refuses.
+pub fn set_field(m: &LinuxMemory) -> &'static str {
+    match (m.limit(), m.reservation()) {
+        (Some(v), _) if v != 0 => "linux.resources.memory.limit",
+        (_, Some(v)) if v != 0 => "linux.resources.memory.reservation",
+        _ => "linux.resources.memory.swap",
+    }
+}
+
 /// Checks what cgroup v2 cannot express and the values' ranges; one line per problem.
 pub fn validate(m: &LinuxMemory) -> Result<()> {
     const F: &str = "linux.resources.memory";

@@ -21,6 +21,56 @@ use nix::sys::stat::Mode;
 use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
 
+/// Every requested limit this host's cgroup v2 hierarchy cannot enforce, as (config field,
+/// reason), in the order of `resources::requirements`: create refuses the first (`prepare`),
+/// `hull check` reports them all.
+pub fn unavailable(
+    res: Option<&oci_spec::runtime::LinuxResources>,
+) -> Result<Vec<(String, String)>> {
+    let needed = resources::requirements(res);
+    if needed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let root = mountpoint()?;
+    let available = read_controllers(&root.join("cgroup.controllers"));
+    let hybrid = root != Path::new("/sys/fs/cgroup");
+    // The hybrid v2 root is the host's own: hull never changes its subtree_control, so a limit
+    // needs its controller enabled there already.
+    let enabled = match hybrid {
+        true => read_controllers(&root.join("cgroup.subtree_control")),
+        false => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for (c, field) in needed {
+        let why = if !available.iter().any(|a| a == c) {
+            match hybrid {
+                true => format!(
+                    "the {c} controller is missing from cgroup v2 ({}): this host mounts cgroups in hybrid mode, where the v1 hierarchies keep {c} and v2 has only what they left ({}), and hull manages cgroup v2 only — the limit cannot be enforced",
+                    root.display(),
+                    if available.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        available.join(" ")
+                    }
+                ),
+                false => format!(
+                    "the {c} controller is not available in this host's cgroup v2 hierarchy ({}) — the limit cannot be enforced",
+                    root.display()
+                ),
+            }
+        } else if hybrid && !enabled.iter().any(|e| e == c) {
+            format!(
+                "the {c} controller is not enabled in {}/cgroup.subtree_control, and hull does not change a hybrid host's cgroup hierarchy — the limit cannot be enforced",
+                root.display()
+            )
+        } else {
+            continue;
+        };
+        out.push((field, why));
+    }
+    Ok(out)
+}
+
 /// Where the cgroup2 filesystem is mounted (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on a
 /// hybrid host). Asked several times per command, answered once.
 pub fn mountpoint() -> Result<PathBuf> {
@@ -244,15 +294,8 @@ impl Cgroup {
         if let Some(r) = res {
             resources::validate(r)?;
         }
-        let root = mountpoint()?;
-        let available = read_controllers(&root.join("cgroup.controllers"));
-        for (c, field) in resources::requirements(res) {
-            if !available.iter().any(|a| a == c) {
-                bail!(
-                    "{field}: the {c} controller is not available in this host's cgroup v2 hierarchy ({}) — the limit cannot be enforced",
-                    root.display()
-                );
-            }
+        if let Some((field, why)) = unavailable(res)?.into_iter().next() {
+            bail!("{field}: {why}");
         }
         Ok(())
     }
@@ -284,17 +327,12 @@ impl Cgroup {
         if let Some(r) = res {
             resources::validate(r)?;
         }
+        if let Some((field, why)) = unavailable(res)?.into_iter().next() {
+            bail!("{field}: {why}");
+        }
         let root = mountpoint()?;
         let needed = resources::requirements(res);
         let available = read_controllers(&root.join("cgroup.controllers"));
-        for (c, field) in &needed {
-            if !available.iter().any(|a| a == c) {
-                bail!(
-                    "{field}: the {c} controller is not available in this host's cgroup v2 hierarchy ({}) — the limit cannot be enforced",
-                    root.display()
-                );
-            }
-        }
         // On a pure v2 host every available controller is enabled on the way down, as runc
         // does, so that statistics (memory.current, pids.current...) exist for every container.
         // On a hybrid host the v2 root belongs to the host's setup: only what a limit needs.
@@ -309,17 +347,6 @@ impl Cgroup {
             .unwrap_or(Path::new(""))
             .to_path_buf();
         let hybrid = root != Path::new("/sys/fs/cgroup");
-        if hybrid {
-            // The hybrid v2 root is the host's own: hull never changes its subtree_control, so
-            // a limit needs its controller enabled there already.
-            let enabled = read_controllers(&root.join("cgroup.subtree_control"));
-            if let Some((c, field)) = needed.iter().find(|(c, _)| !enabled.iter().any(|e| e == c)) {
-                bail!(
-                    "{field}: the {c} controller is not enabled in {}/cgroup.subtree_control, and hull does not change a hybrid host's cgroup hierarchy — the limit cannot be enforced",
-                    root.display()
-                );
-            }
-        }
         let mut cur = root.clone();
         for comp in rel.components() {
             let host_root = hybrid && cur == root;

@@ -40,8 +40,8 @@ pub fn validate(r: &LinuxResources) -> Result<()> {
 pub fn requirements(r: Option<&LinuxResources>) -> Vec<(&'static str, String)> {
     let mut v: Vec<(&'static str, String)> = Vec::new();
     let Some(r) = r else { return v };
-    if r.memory().as_ref().is_some_and(memory::is_set) {
-        v.push(("memory", "linux.resources.memory".into()));
+    if let Some(m) = r.memory().as_ref().filter(|m| memory::is_set(m)) {
+        v.push(("memory", memory::set_field(m).into()));
     }
     if let Some(c) = r.cpu() {
         if cpu::needs_cpu(c) {

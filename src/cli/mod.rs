@@ -1,5 +1,6 @@
 //! The command line, shaped exactly like runc's because engines depend on it.
 
+mod check;
 mod create;
 mod delete;
 mod events;
@@ -109,6 +110,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Report every problem of a bundle on this host, without side effects.
+    Check(check::Args),
     /// Create a container, leaving its process blocked before exec.
     Create(create::Args),
     /// Start a created container.
@@ -227,6 +230,7 @@ pub fn dispatch(cli: Cli) -> Result<i32> {
     let rootless = crate::container::rootless::detect(cli.rootless);
     let root = &root_or_default(cli.root, rootless)?;
     match cmd {
+        Command::Check(a) => check::run(a, cli.systemd_cgroup, rootless),
         Command::Create(a) => create::run(root, a, cli.systemd_cgroup, rootless),
         Command::Start(a) => start::run(root, a),
         Command::State(a) => state::run(root, a),

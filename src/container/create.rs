@@ -50,6 +50,15 @@ pub fn create(o: &Options) -> Result<Created> {
     let bundle = std::fs::canonicalize(o.bundle)
         .with_context(|| format!("bundle {}", o.bundle.display()))?;
     let (mut spec, raw) = spec::load(&bundle)?;
+    // What `hull check` finds beyond config.json itself, refused before anything is touched.
+    crate::check::gate(&crate::check::Input {
+        bundle: &bundle,
+        spec: &spec,
+        systemd: o.systemd,
+        rootless: o.rootless,
+        id: o.id,
+        warnings: false,
+    })?;
     // Before anything is touched: this may re-execute hull (CVE-2019-5736).
     let trampoline = crate::security::exe_view::for_create(&spec);
     // Socket activation (LISTEN_FDS) and sd_notify (NOTIFY_SOCKET) pass through, as with runc.

@@ -11,7 +11,7 @@ use std::os::fd::{AsFd, BorrowedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-fn resource(t: PosixRlimitType) -> Resource {
+pub fn resource(t: PosixRlimitType) -> Resource {
     use PosixRlimitType::*;
     match t {
         RlimitCpu => Resource::RLIMIT_CPU,
@@ -62,6 +62,9 @@ pub fn enter_cwd(cwd: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The PATH args[0] is looked up in when process.env sets none.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// Finds args[0] as execvp would, in the container's PATH (from process.env).
 pub fn find_program(p: &Process) -> Result<CString> {
     let arg0 = p
@@ -78,7 +81,7 @@ pub fn find_program(p: &Process) -> Result<CString> {
             .iter()
             .flatten()
             .find_map(|e| e.strip_prefix("PATH="))
-            .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+            .unwrap_or(DEFAULT_PATH);
         path_var
             .split(':')
             .map(|d| Path::new(if d.is_empty() { "." } else { d }).join(arg0))

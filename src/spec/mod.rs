@@ -10,6 +10,7 @@ mod version;
 
 pub use default::default_spec;
 pub use validate::NAMESPACES;
+pub use version::concern as version_concern;
 
 /// The runtime-spec version hull implements, said by `--version`, `features` and `state`
 /// (oci-spec's own constant lags the spec, so hull states its own).
@@ -35,19 +36,49 @@ pub fn load(bundle: &Path) -> Result<(Spec, Value)> {
 /// Parses config.json text into the typed spec, plus the normalised JSON that create keeps in the
 /// state dir (so later edits of the bundle's config.json have no effect on the container).
 pub fn parse(text: &str) -> Result<(Spec, Value)> {
+    let e = examine(text)?;
+    for w in &e.warnings {
+        crate::logging::warn(w);
+    }
+    match e.spec {
+        Some(spec) if e.problems.is_empty() => Ok((spec, e.raw)),
+        _ => bail!("invalid config.json: {}", e.problems.join("; ")),
+    }
+}
+
+/// What the checks of config.json found: every problem and every warning, each as
+/// "json.path: reason", and the typed spec when the JSON could be typed at all.
+pub struct Examined {
+    pub spec: Option<Spec>,
+    pub raw: Value,
+    pub problems: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// The checks of config.json, shared by create (`parse`) and `hull check`. Fails only when the
+/// text is not JSON.
+pub fn examine(text: &str) -> Result<Examined> {
     let mut raw: Value = serde_json::from_str(text)
         .map_err(|e| anyhow::anyhow!("config.json is not valid JSON: {e}"))?;
-    let mut problems = validate::raw(&mut raw);
+    let mut warnings = Vec::new();
+    let mut problems = validate::raw(&mut raw, &mut warnings);
     let typed = serde_path_to_error::deserialize::<_, Spec>(&raw);
-    match &typed {
-        Ok(spec) => problems.extend(validate::typed(spec)),
-        Err(e) => problems.push(typing_problem(&e.path().to_string(), e.inner())),
-    }
-    if !problems.is_empty() {
-        bail!("invalid config.json: {}", problems.join("; "));
-    }
-    let spec = typed.map_err(|e| anyhow::anyhow!("invalid config.json: {e}"))?;
-    Ok((spec, raw))
+    let spec = match typed {
+        Ok(spec) => {
+            problems.extend(validate::typed(&spec));
+            Some(spec)
+        }
+        Err(e) => {
+            problems.push(typing_problem(&e.path().to_string(), e.inner()));
+            None
+        }
+    };
+    Ok(Examined {
+        spec,
+        raw,
+        problems,
+        warnings,
+    })
 }
 
 /// One problem from typing the raw JSON. serde_json reads an integer that fits no integer type

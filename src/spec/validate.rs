@@ -10,7 +10,8 @@ pub const NAMESPACES: [&str; 8] = [
 ];
 
 /// Checks and normalisation on the raw JSON, before typing. Returns the problems found.
-pub fn raw(v: &mut Value) -> Vec<String> {
+/// Warnings (what the spec says to ignore) go to `warnings`.
+pub fn raw(v: &mut Value, warnings: &mut Vec<String>) -> Vec<String> {
     let mut problems = Vec::new();
     if !v.is_object() {
         problems.push("the top level must be a JSON object".to_string());
@@ -72,7 +73,7 @@ pub fn raw(v: &mut Value) -> Vec<String> {
             idmapped_mount(v, i, m, &mut problems);
         }
     }
-    drop_unknown_capabilities(v);
+    drop_unknown_capabilities(v, warnings);
     problems
 }
 
@@ -133,7 +134,7 @@ fn idmapped_mount(v: &Value, i: usize, m: &Value, problems: &mut Vec<String>) {
 }
 
 /// The spec says an unknown capability is not an error: warn and ignore it, as runc does.
-fn drop_unknown_capabilities(v: &mut Value) {
+fn drop_unknown_capabilities(v: &mut Value, warnings: &mut Vec<String>) {
     let Some(caps) = v
         .pointer_mut("/process/capabilities")
         .and_then(Value::as_object_mut)
@@ -146,7 +147,7 @@ fn drop_unknown_capabilities(v: &mut Value) {
                 let name = c.as_str().unwrap_or_default();
                 let known = crate::security::capabilities::parse(name).is_some();
                 if !known {
-                    crate::logging::warn(&format!(
+                    warnings.push(format!(
                         "process.capabilities.{set}: ignoring unknown capability {name:?}"
                     ));
                 }
