@@ -98,10 +98,13 @@ fn subordinate_ids(i: &Input, l: &oci_spec::runtime::Linux, out: &mut Vec<Findin
         return;
     }
     let uid = nix::unistd::geteuid();
-    let name = nix::unistd::User::from_uid(uid)
-        .ok()
-        .flatten()
-        .map(|u| u.name);
+    // /etc/passwd read directly: getpwuid's NSS modules cannot be loaded by a static binary.
+    let name = std::fs::read_to_string("/etc/passwd").ok().and_then(|t| {
+        t.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.get(2) == Some(&uid.to_string().as_str())).then(|| f[0].to_string())
+        })
+    });
     for (field, maps, own, file) in [
         (
             "linux.uidMappings",
