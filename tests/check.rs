@@ -49,7 +49,7 @@ fn check(h: &Hull, b: &Bundle, global: &[&str]) -> (Vec<Finding>, i32) {
             l.starts_with(&format!("{}: {}: ", f.severity, f.path)) && l.contains(&f.reason),
             "line {l:?} does not say {f:?}{text}"
         );
-        assert!(l.contains("(hint: "), "no hint in {l:?}");
+        assert!(l.contains("; hint: "), "no hint in {l:?}");
     }
     let errors = findings.iter().any(|f| f.severity == "error");
     assert_eq!(
@@ -391,7 +391,11 @@ fn hooks_that_are_missing_or_not_executable() {
     assert_reports(
         &findings,
         &[
-            ("error", "hooks.prestart[0].path", "/no/such/hook"),
+            (
+                "error",
+                "hooks.prestart[0].path",
+                "/no/such/hook: does not exist",
+            ),
             ("error", "hooks.createRuntime[0].path", "is not executable"),
             ("error", "hooks.startContainer[0].path", "not in the rootfs"),
             ("warning", "hooks.poststop[0].path", "/no/such/poststop"),

@@ -47,7 +47,7 @@ pub fn check(i: &Input, root: Option<&OwnedFd>, out: &mut Vec<Finding>) {
                 _ => Finding::error(
                     field,
                     reason,
-                    "fix the hook's path, or install the hook (chmod +x if it is a script)",
+                    "fix the hook's path, or install the hook there, executable",
                 ),
             };
             out.push(f);
@@ -60,6 +60,7 @@ fn host_problem(path: &std::path::Path) -> Option<String> {
         return Some("must be an absolute path".into());
     }
     match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("does not exist".into()),
         Err(e) => Some(format!("{e}")),
         Ok(m) if !m.is_file() => Some("is not a regular file".into()),
         Ok(m)

@@ -253,7 +253,7 @@ fn controllers(res: Option<&LinuxResources>, out: &mut Vec<Finding>) {
             Finding::error(
                 field,
                 why,
-                "remove the limit, or run on a host with cgroup v2 alone (boot with systemd.unified_cgroup_hierarchy=1) or with the controller enabled",
+                "remove the limit, or run on a pure cgroup v2 host (booted with systemd.unified_cgroup_hierarchy=1) with the controller enabled",
             )
         })),
         Err(e) => out.push(Finding::error(

@@ -23,7 +23,7 @@ pub fn check(text: &str) -> (Option<Spec>, Vec<Finding>) {
         Finding::from_line(
             Severity::Warning,
             w,
-            "remove it, or spell it as capabilities(7) does (CAP_NET_ADMIN)",
+            "remove it, or spell it as capabilities(7) does, e.g. CAP_NET_ADMIN",
         )
     }));
     if let Some(spec) = &e.spec {

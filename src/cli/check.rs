@@ -32,7 +32,7 @@ pub fn run(a: Args, systemd: bool, rootless: bool) -> Result<i32> {
                 };
                 let path = if f.path.is_empty() { "-" } else { &f.path };
                 // A reason quoting the config may hold a newline; each problem is one line.
-                let line = format!("{sev}: {path}: {} (hint: {})", f.reason, f.hint);
+                let line = format!("{sev}: {path}: {}; hint: {}", f.reason, f.hint);
                 line.replace('\n', " ") + "\n"
             })
             .collect(),
