@@ -32,7 +32,7 @@ pub fn unavailable(
         return Ok(Vec::new());
     }
     let root = mountpoint()?;
-    let available = read_controllers(&root.join("cgroup.controllers"));
+    let available = root_controllers(&root);
     let hybrid = root != Path::new("/sys/fs/cgroup");
     // The hybrid v2 root is the host's own: hull never changes its subtree_control, so a limit
     // needs its controller enabled there already.
@@ -146,8 +146,16 @@ pub fn is_denied(e: &anyhow::Error) -> bool {
     })
 }
 
-/// This process's cgroup v2 path (the `0::` line of /proc/self/cgroup).
+/// This process's cgroup v2 path (the `0::` line of /proc/self/cgroup), read once per process
+/// (create asks several times; hull never moves itself).
 fn own_cgroup() -> Result<PathBuf> {
+    static OWN: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    OWN.get_or_init(|| read_own_cgroup().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
+fn read_own_cgroup() -> Result<PathBuf> {
     let text = std::fs::read_to_string("/proc/self/cgroup").context("reading /proc/self/cgroup")?;
     text.lines()
         .find_map(|l| l.strip_prefix("0::"))
@@ -332,7 +340,7 @@ impl Cgroup {
         }
         let root = mountpoint()?;
         let needed = resources::requirements(res);
-        let available = read_controllers(&root.join("cgroup.controllers"));
+        let available = root_controllers(&root);
         // On a pure v2 host every available controller is enabled on the way down, as runc
         // does, so that statistics (memory.current, pids.current...) exist for every container.
         // On a hybrid host the v2 root belongs to the host's setup: only what a limit needs.
@@ -561,6 +569,14 @@ fn remove_descendants(dir: &Path) {
             let _ = std::fs::remove_dir(e.path());
         }
     }
+}
+
+/// The controllers of the v2 hierarchy's root, read once per process: the kernel's list, which
+/// nothing hull does changes.
+fn root_controllers(root: &Path) -> Vec<String> {
+    static ROOT: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| read_controllers(&root.join("cgroup.controllers")))
+        .clone()
 }
 
 fn read_controllers(path: &Path) -> Vec<String> {
