@@ -441,6 +441,8 @@ fn rootless_caller_without_subordinate_ids() {
     let maps = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
     b.set("/linux/uidMappings", maps.clone());
     b.set("/linux/gidMappings", maps);
+    // No cgroup is delegated to this uid: a limit cannot be had.
+    b.set("/linux/resources/pids", json!({"limit": 100}));
     b.write();
     for p in [b.dir.clone(), b.config_path()] {
         let mode = fs::metadata(&p).unwrap().permissions().mode();
@@ -477,6 +479,16 @@ fn rootless_caller_without_subordinate_ids() {
     );
     assert!(
         errors.iter().any(|f| f["path"] == "linux.gidMappings[0]"),
+        "{out}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|f| f["path"] == "linux.resources.pids.limit"
+                && f["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("is not writable by uid 54321")),
         "{out}"
     );
     let id = h.id("sub");
