@@ -56,7 +56,9 @@ pub struct View<'a> {
 
 /// Where a container path lives before the container exists.
 enum Place {
-    /// In the tree under this directory fd, at this path.
+    /// In the rootfs, at this path.
+    Root(PathBuf),
+    /// Under this directory of a bind mount's source, at this path.
     At(OwnedFd, PathBuf),
     /// On a mount that is not a bind: nothing to look at yet.
     Unknown,
@@ -94,10 +96,7 @@ impl<'a> View<'a> {
             .rev()
             .find(|(dest, _)| path.starts_with(dest));
         match over {
-            None => Ok(Place::At(
-                self.root.try_clone().map_err(io_errno)?,
-                path.into(),
-            )),
+            None => Ok(Place::Root(path.into())),
             Some((_, None)) => Ok(Place::Unknown),
             Some((dest, Some(source))) => {
                 let source = self.bundle.join(source);
@@ -126,6 +125,7 @@ impl<'a> View<'a> {
     /// Opens a container path: None when it lies on a mount that is not there yet.
     fn open(&self, path: &Path, flags: OFlag) -> nix::Result<Option<OwnedFd>> {
         match self.place(path)? {
+            Place::Root(rel) => resolve::open(self.root.as_fd(), &rel, flags).map(Some),
             Place::At(dir, rel) => resolve::open(dir.as_fd(), &rel, flags).map(Some),
             Place::Unknown => Ok(None),
         }
@@ -143,10 +143,6 @@ impl View<'_> {
             }
         }
     }
-}
-
-fn io_errno(e: std::io::Error) -> Errno {
-    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 /// What a program path is in the container.
