@@ -195,7 +195,7 @@ fn memory_limit_on_a_hybrid_host() {
 
 /// What this host cannot do for a valid config: a hard rlimit above the caller's without
 /// CAP_SYS_RESOURCE, a huge page size the kernel lacks, the cgroup hierarchy's root as
-/// cgroupsPath, an AppArmor profile without AppArmor.
+/// cgroupsPath, an AppArmor profile without AppArmor, Intel RDT without resctrl.
 #[test]
 fn host_problems_all_at_once() {
     let h = Hull::new();
@@ -218,9 +218,17 @@ fn host_problems_all_at_once() {
     let apparmor = fs::read_to_string("/sys/module/apparmor/parameters/enabled")
         .is_ok_and(|s| s.trim() == "Y");
     b.set("/process/apparmorProfile", json!("hull-check-profile"));
+    b.set("/linux/intelRdt", json!({"l3CacheSchema": "L3:0=f"}));
+    let resctrl = fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .contains(" - resctrl ");
     b.write();
     let (findings, _) = check(&h, &b, &[]);
-    let mut want = vec![("error", "linux.cgroupsPath", "root of the cgroup hierarchy")];
+    let mut want = vec![];
+    if !resctrl {
+        want.push(("error", "linux.intelRdt", "no resctrl filesystem mounted"));
+    }
+    want.push(("error", "linux.cgroupsPath", "root of the cgroup hierarchy"));
     if !apparmor {
         want.push((
             "error",

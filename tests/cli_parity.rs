@@ -375,17 +375,30 @@ fn debug_names_the_step_that_failed() {
         &'static [&'static str],
         &'static str,
     );
-    let cases: [Case; 3] = [
+    let cases: [Case; 4] = [
         (
             "pid file",
             |_| {},
             &["--pid-file", "/nonexistent-dir/pid"],
             "create: pid file",
         ),
+        // A program missing from the rootfs is found before anything is made (`hull check`'s
+        // checks, which create runs first).
         (
             "program",
             |b| {
                 b.args(&["/no/such/program"]);
+            },
+            &[],
+            "create: checking the bundle",
+        ),
+        // One on a tmpfs cannot be looked for before the mount exists: the init finds it
+        // missing.
+        (
+            "program on a mount",
+            |b| {
+                b.add_mount(json!({"destination": "/opt", "type": "tmpfs", "source": "tmpfs"}));
+                b.args(&["/opt/no-such-program"]);
             },
             &[],
             "init: process",

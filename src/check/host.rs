@@ -12,6 +12,9 @@ pub fn check(i: &Input, out: &mut Vec<Finding>) {
     if let Some(l) = linux {
         subordinate_ids(i, l, out);
     }
+    if let Some(l) = linux {
+        net_and_rdt(i, l, out);
+    }
     cgroup(i, out);
     lsm(i, out);
     if let Some(h) = linux
@@ -160,6 +163,25 @@ fn covered(m: &LinuxIdMapping, own: u32, granted: &[(u64, u64)]) -> bool {
         u64::from(m.host_id()) + u64::from(m.size()),
     );
     (m.size() == 1 && m.host_id() == own) || granted.iter().any(|&(s, c)| lo >= s && hi <= s + c)
+}
+
+/// linux.netDevices need root; linux.intelRdt a resctrl filesystem with what it asks for.
+fn net_and_rdt(i: &Input, l: &oci_spec::runtime::Linux, out: &mut Vec<Finding>) {
+    if i.rootless && l.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        out.push(Finding::error(
+            "linux.netDevices",
+            "moving host interfaces needs root, not a rootless container",
+            "remove linux.netDevices, or run hull as root",
+        ));
+    }
+    if let Some(r) = l.intel_rdt()
+        && let Err(e) = crate::resctrl::check(crate::resctrl::mounted().as_deref(), i.id, r)
+    {
+        out.push(refused(
+            &e,
+            "remove linux.intelRdt, or mount resctrl (mount -t resctrl resctrl /sys/fs/resctrl) on a host with RDT",
+        ));
+    }
 }
 
 fn cgroup(i: &Input, out: &mut Vec<Finding>) {

@@ -51,6 +51,7 @@ pub fn create(o: &Options) -> Result<Created> {
         .with_context(|| format!("bundle {}", o.bundle.display()))?;
     let (mut spec, raw) = spec::load(&bundle)?;
     // What `hull check` finds beyond config.json itself, refused before anything is touched.
+    debug!("create: checking the bundle on this host, as `hull check` does");
     crate::check::gate(&crate::check::Input {
         bundle: &bundle,
         spec: &spec,
