@@ -144,7 +144,16 @@ pub fn create(o: &Options) -> Result<Created> {
     };
     fault::point("create", "cgroup")?;
     // Recorded before it exists, so that `delete -f` can find it whenever create is killed.
-    super::recover::record_cgroup(&dir.dir, &cgroup, unit.as_ref())?;
+    let origin = super::recover::record_cgroup(&dir.dir, &cgroup, unit.as_ref())?;
+    let shared = origin == super::recover::Origin::Shared;
+    if shared {
+        // runc 1.1's warning; the cgroup may be shared on purpose (a pod's).
+        crate::logging::warn(&format!(
+            "linux.cgroupsPath: container's cgroup is not empty: {} process(es) found (in {}, which hull did not create: it will neither kill, freeze nor remove them)",
+            cgroup.procs()?.len(),
+            cgroup.dir.display()
+        ));
+    }
     // With systemd the unit (and so the cgroup) is started with the init in it, after the
     // clone; here only what it will need is checked.
     let mut own_cgroup = true;
@@ -222,6 +231,7 @@ pub fn create(o: &Options) -> Result<Created> {
         } else {
             PathBuf::new()
         },
+        cgroup_shared: shared && own_cgroup,
         config: raw,
         creating: true,
         no_new_keyring: o.no_new_keyring,
