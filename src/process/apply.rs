@@ -29,12 +29,14 @@ pub struct Prepared<'a> {
 }
 
 /// rlimits, the working directory, then privileges (the bounding set while CAP_SETPCAP is still
-/// held, the user switch with keep-caps, the other capability sets) and umask.
+/// held, the user switch with keep-caps, the other capability sets) and umask. `stdio`: the
+/// pipes that will replace 0, 1, 2 (process::stdio), given to the user with the rest.
 pub fn prepare<'a>(
     process: &Process,
     guard: &'a security::Guard<'a>,
     preserve_fds: u32,
     trampoline: Option<&'a Trampoline>,
+    stdio: &[Option<std::os::fd::BorrowedFd>; 3],
 ) -> Result<Prepared<'a>> {
     // Inherited fds are closed at execve; hull's own are opened close-on-exec. Done here too
     // because a seccomp filter loaded just below may forbid close_range later.
@@ -74,6 +76,11 @@ pub fn prepare<'a>(
     if let Some(caps) = process.capabilities() {
         security::capabilities::apply_bounding(caps)?;
     }
+    user::give_stdio(
+        process.user().uid(),
+        process.terminal().unwrap_or(false),
+        stdio,
+    )?;
     user::switch(process.user())?;
     if let Some(caps) = process.capabilities() {
         security::capabilities::apply_sets(caps)?;

@@ -430,7 +430,7 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     }
 
     super::sched::linux(a.linux)?;
-    let prepared = apply::prepare(a.process, &guard, a.preserve_fds, a.trampoline)?;
+    let prepared = apply::prepare(a.process, &guard, a.preserve_fds, a.trampoline, &a.stdio)?;
     // execCPUAffinity's final list, now that the process is in the container's cgroup.
     if let Some(list) = a.affinity.and_then(|x| x.cpu_affinity_final().as_deref()) {
         super::sched::cpu_affinity(list, "process.execCPUAffinity.final")?;

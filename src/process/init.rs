@@ -176,7 +176,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     //      sets), umask and the checked working directory: shared with `exec`.
     debug!("init: process: scheduling, rlimits, capabilities, user, cwd, args");
     super::sched::linux(linux)?;
-    let prepared = apply::prepare(process, &guard, a.preserve_fds, a.trampoline)?;
+    let prepared = apply::prepare(process, &guard, a.preserve_fds, a.trampoline, &a.stdio)?;
 
     // 8. Tell `create` we are ready, and live on without it only once it has recorded the
     //    container: if it dies before, PDEATHSIG kills us (or, for an init that forked and so
