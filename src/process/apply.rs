@@ -108,6 +108,7 @@ pub fn prepare<'a>(
 
 impl Prepared<'_> {
     /// The last locks, as late as possible: no_new_privs, seccomp, a default signal state; then
+    /// `locked` (the init's startContainer hooks: runc runs them under the container's filter),
     /// every fd from 3 + `preserve_fds` up is closed but `keep` (close-on-exec fifos and
     /// sockets the caller waits on for EOF; the first gets the trampoline's report), and
     /// execve, through the trampoline if there is one. An error before the fds are closed is
@@ -117,6 +118,7 @@ impl Prepared<'_> {
         self,
         preserve_fds: u32,
         keep: &[RawFd],
+        locked: impl FnOnce() -> Result<()>,
         report: impl FnOnce(&anyhow::Error),
     ) -> Result<std::convert::Infallible> {
         // Executed from hull's image, the program is checked again (it may have been swapped
@@ -141,6 +143,7 @@ impl Prepared<'_> {
                 .context("process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)")?;
         }
         self.guard.lock_late(self.nnp)?;
+        locked()?;
         let first = 3 + preserve_fds as RawFd;
         let Some((t, argv)) = via else {
             exec::close_fds(first, keep, self.fd_ceiling);

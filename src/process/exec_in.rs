@@ -440,9 +440,14 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     sys::set_pdeathsig(0).context("prctl(PR_SET_PDEATHSIG)")?;
     super::stdio::install(&a.stdio)?;
     // The sync socket stays until execve: its EOF tells the parent that execve succeeded.
-    prepared.exec(a.preserve_fds, &[sync.as_raw_fd()], |e| {
-        let _ = sync.send(&Msg::Error(format!("{e:#}")));
-    })
+    prepared.exec(
+        a.preserve_fds,
+        &[sync.as_raw_fd()],
+        || Ok(()),
+        |e| {
+            let _ = sync.send(&Msg::Error(format!("{e:#}")));
+        },
+    )
 }
 
 /// chroot into the init's root (/proc/<pid>/root of the host's procfs), then `/` in it. The

@@ -136,6 +136,9 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     sync.expect(Msg::HooksDone)?;
     debug!("init: createContainer hooks");
     let spec_hooks = spec.hooks().as_ref();
+    // runc enters the rootfs before these hooks: they find it as their working directory.
+    nix::unistd::chdir(&a.rootfs)
+        .with_context(|| format!("root.path: entering {}", a.rootfs.display()))?;
     hooks::run_all(
         "createContainer",
         spec_hooks.and_then(|h| h.create_container().as_ref()),
@@ -198,9 +201,10 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     // The fifo stays open (close-on-exec) until execve: `start` reads it to EOF, so that its
     // poststart hooks run only once the process has been executed, after startContainer.
 
-    // 9. startContainer hooks, then the last locks: no_new_privs, seccomp, fd hygiene, execve.
-    //    `create` is gone by now: a failure goes back to `start` through the fifo.
-    let late = (|| {
+    // 9. The last locks (no_new_privs, seccomp), then the startContainer hooks under the
+    //    container's filter, as runc runs them; fd hygiene, execve. `create` is gone by now: a
+    //    failure goes back to `start` through the fifo.
+    let start_hooks = || {
         hooks::run_all(
             "startContainer",
             spec_hooks.and_then(|h| h.start_container().as_ref()),
@@ -212,13 +216,14 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
         if !process.terminal().unwrap_or(false) {
             super::stdio::install(&a.stdio)?;
         }
-        // Only the fifo (not a directory: nothing walks from it) and the sync socket stay
-        // until execve.
-        let keep = [fifo.as_raw_fd(), sync.as_raw_fd()];
-        prepared.exec(a.preserve_fds, &keep, |e| {
-            let _ = nix::unistd::write(&fifo, format!("E{e:#}").as_bytes());
-        })
-    })();
+        Ok(())
+    };
+    // Only the fifo (not a directory: nothing walks from it) and the sync socket stay until
+    // execve.
+    let keep = [fifo.as_raw_fd(), sync.as_raw_fd()];
+    let late = prepared.exec(a.preserve_fds, &keep, start_hooks, |e| {
+        let _ = nix::unistd::write(&fifo, format!("E{e:#}").as_bytes());
+    });
     if let Err(e) = &late
         && nix::unistd::write(&fifo, format!("E{e:#}").as_bytes()).is_ok()
     {
