@@ -38,6 +38,8 @@ pub struct InitArgs<'a> {
     pub trampoline: Option<&'a security::trampoline::Trampoline>,
     /// Pipes for 0, 1, 2 from a foreground `run` (process::stdio).
     pub stdio: [Option<std::os::fd::BorrowedFd<'a>>; 3],
+    /// `create` passes an fd for every bind source (rootfs::sources::open_binds).
+    pub open_binds: bool,
 }
 
 /// Runs in the cloned child and never returns: it execs the user's process or exits non-zero
@@ -77,7 +79,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     let mut guard = a.security.enter(&a.hook_state)?;
 
     // 1. Namespaces: the parent writes the id maps, then we join those given by path.
-    let idmapped = sync.expect_with_fds(Msg::Go)?;
+    let sources = sync.expect_with_fds(Msg::Go)?;
     debug!("init: namespaces, keyring, sysctls");
     if late_dumpable {
         nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")?;
@@ -111,7 +113,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
             a.ns.user || a.rootless,
             a.cgroup_dir.clone(),
             &a.bundle,
-            idmapped,
+            rootfs::sources::Passed::new(sources, a.open_binds),
         )?)
     } else {
         None
