@@ -496,3 +496,104 @@ fn device_rule_type_a_allows_char_and_block_devices() {
         );
     }
 }
+
+/// A cgroup that already has processes and that hull did not make: a pod's, named on purpose
+/// by cgroupsPath. runc 1.1 warns ("container's cgroup is not empty") and runs the container
+/// there; hull does too, and never kills, freezes or removes that cgroup (issue 12's rule):
+/// kill --all, delete and a failed create reach only the container's own processes.
+#[test]
+fn a_shared_cgroup_gets_a_warning_and_is_never_killed_frozen_or_removed() {
+    if !require(&[]) {
+        return;
+    }
+    struct Pod(std::process::Child, std::path::PathBuf);
+    impl Drop for Pod {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+            let _ = std::fs::remove_dir(&self.1);
+        }
+    }
+    let rel = unique("pod");
+    let dir = cgroup2_root().unwrap().join(&rel);
+    std::fs::create_dir(&dir).unwrap();
+    let child = std::process::Command::new("sleep")
+        .arg("1000")
+        .spawn()
+        .unwrap();
+    let mut pod = Pod(child, dir.clone());
+    std::fs::write(dir.join("cgroup.procs"), pod.0.id().to_string()).unwrap();
+    let pod_pid = pod.0.id() as i32;
+    let mut pod_lives = |what: &str| {
+        sleep_ms(200);
+        assert!(
+            pod.0.try_wait().unwrap().is_none(),
+            "{what} killed the pod's process"
+        );
+        assert!(dir.is_dir(), "{what} removed the pod's cgroup");
+        assert!(procs(&dir).contains(&pod_pid), "{what}: pod moved");
+    };
+
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.set("/linux/cgroupsPath", json!(format!("/{rel}")));
+    b.args(&["sleep", "1000"]);
+    b.write();
+    let id = h.id("shared");
+    let out = h.ok(&["create", "-b", b.path_str(), &id]);
+    assert!(
+        out.stderr
+            .contains("container's cgroup is not empty: 1 process(es) found"),
+        "no warning{out}"
+    );
+    h.ok(&["start", &id]);
+    let init = h.pid(&id);
+    assert!(
+        procs(&dir).contains(&(init as i32)),
+        "not in the pod's cgroup"
+    );
+
+    // Freezing the cgroup would freeze the pod.
+    let out = h.run(&["pause", &id]);
+    assert_one_line_error(&out, "linux.cgroupsPath");
+    assert_eq!(read(&dir, "cgroup.freeze"), "0");
+
+    // kill --all reaches the container's processes only.
+    h.ok(&["kill", "-a", &id, "KILL"]);
+    assert!(
+        wait_until(Duration::from_secs(10), || !pid_alive(init)),
+        "kill --all missed the container"
+    );
+    pod_lives("kill --all");
+    h.ok(&["delete", &id]);
+    pod_lives("delete");
+    assert_no_state_entry(&h, &id);
+
+    // delete -f of a running container, and a create that fails after its init was cloned
+    // into the cgroup.
+    let id = h.id("sharedf");
+    h.ok(&["create", "-b", b.path_str(), &id]);
+    h.ok(&["start", &id]);
+    let init = h.pid(&id);
+    h.ok(&["delete", "-f", &id]);
+    assert!(
+        wait_until(Duration::from_secs(10), || !pid_alive(init)),
+        "delete -f missed the container"
+    );
+    pod_lives("delete -f");
+    b.args(&["/no/such/program"]);
+    b.write();
+    let id = h.id("sharedbad");
+    let out = h.run(&["create", "-b", b.path_str(), &id]);
+    // The warning, then the error as the last line.
+    assert_ne!(out.code, 0, "{out}");
+    let lines: Vec<&str> = out.stderr.trim_end().lines().collect();
+    assert!(
+        lines.len() == 2
+            && lines[0].contains("container's cgroup is not empty")
+            && lines[1].contains("process.args"),
+        "{out}"
+    );
+    pod_lives("a failed create");
+    assert_no_state_entry(&h, &id);
+}

@@ -555,3 +555,36 @@ fn dev_symlinks_exist() {
         assert!(out.stdout.lines().any(|l| l == want), "{want}{out}");
     }
 }
+
+/// runc mounts a read-only tmpfs (and /dev) read-write first and remounts it read-only once
+/// /dev is populated: a config with `/dev` read-only still gets /dev/pts and the default
+/// devices, and its /dev is read-only in the container.
+#[test]
+fn read_only_dev_still_gets_pts_and_the_default_devices() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    let mounts = b.config["mounts"].as_array_mut().unwrap();
+    let dev = mounts
+        .iter_mut()
+        .find(|m| m["destination"] == "/dev")
+        .expect("hull spec mounts /dev");
+    dev["options"].as_array_mut().unwrap().push(json!("ro"));
+    let out = h.sh(
+        &mut b,
+        "ls /dev/pts/ptmx && echo x > /dev/null && head -c 3 /dev/zero | wc -c; \
+         touch /dev/new 2>&1; grep ' /dev ' /proc/self/mountinfo",
+    );
+    assert!(out.stdout.contains("/dev/pts/ptmx"), "{out}");
+    assert!(out.stdout.contains("\n3\n"), "/dev/zero{out}");
+    assert!(out.stdout.contains("Read-only file system"), "{out}");
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains(" /dev "))
+        .unwrap_or_default();
+    let info = parse_mountinfo(line);
+    assert!(
+        info.first().is_some_and(|m| m.has_opt("ro")),
+        "/dev is not read-only: {line:?}{out}"
+    );
+}

@@ -371,3 +371,36 @@ fn cve_2025_52565_dev_pts_symlinks_for_dev_console() {
         "a pty master was sent for a refused container"
     );
 }
+
+/// runc 1.1's msMoveRoot: with --no-pivot the host's procfs and sysfs mounts are detached from
+/// the container's mount namespace before the rootfs is moved onto `/`. The kernel allows a
+/// new procfs in a nested user namespace only where a full one is already visible in the
+/// mount namespace; the host's /proc, left under the moved rootfs, was one, and a fresh procfs
+/// shows everything that the masked paths hide.
+#[test]
+fn no_pivot_keeps_a_fresh_procfs_out_of_reach_of_a_nested_user_namespace() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    // A non-root user: it may map itself as root of a new user namespace without CAP_SETFCAP.
+    b.user(1000, 1000, &[]);
+    b.sh(
+        "unshare -Urmpf sh -c 'echo IN-USERNS; mount -t proc proc /tmp && echo MOUNTED'; echo done",
+    );
+    b.write();
+    for flags in [&["--no-pivot"][..], &[][..]] {
+        let id = h.id("nopivproc");
+        let mut args = vec!["run"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["-b", b.path_str(), &id]);
+        let out = h.run(&args);
+        assert_eq!(out.code, 0, "{flags:?}{out}");
+        assert!(
+            out.stdout.contains("IN-USERNS"),
+            "{flags:?}: the nested user namespace was not made, so nothing was tried{out}"
+        );
+        assert!(
+            !out.stdout.contains("MOUNTED"),
+            "{flags:?}: the container mounted a fresh procfs{out}"
+        );
+    }
+}

@@ -198,3 +198,59 @@ fn failing_poststart_and_poststop_only_warn() {
     assert!(out.stderr.contains("poststop"), "no warning{out}");
     assert_no_residue(&h, &b, &id);
 }
+
+/// runc enters the rootfs (fchdir) before it runs the createContainer hooks, which the spec runs
+/// "after the container has been created but before pivot_root": they find the rootfs as their
+/// working directory, whatever the caller's was.
+#[test]
+fn create_container_hooks_run_in_the_rootfs() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    let log = b.dir.join("cwd.log");
+    b.set(
+        "/hooks/createContainer",
+        json!([{"path": "/bin/sh", "args": ["sh", "-c", format!("pwd > {}", log.display())]}]),
+    );
+    b.args(&["true"]);
+    let out = h.run_bundle(&b);
+    assert_eq!(out.code, 0, "{out}");
+    let cwd = fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(
+        Path::new(cwd.trim()),
+        fs::canonicalize(b.rootfs()).unwrap(),
+        "createContainer hook's cwd{out}"
+    );
+}
+
+/// runc loads the container's seccomp filter before it runs the startContainer hooks, with
+/// noNewPrivileges too (where the filter comes last): a hook is held to the container's
+/// profile, as the process it precedes is.
+#[test]
+fn start_container_hooks_run_under_the_containers_seccomp_filter() {
+    let h = Hull::new();
+    for nnp in [true, false] {
+        let mut b = Bundle::new();
+        b.set("/root/readonly", json!(false));
+        b.set("/process/noNewPrivileges", json!(nnp));
+        b.set(
+            "/linux/seccomp",
+            json!({
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]
+            }),
+        );
+        b.set(
+            "/hooks/startContainer",
+            json!([{"path": "/bin/sh", "args": ["sh", "-c",
+                "if mkdir /tmp/hookdir; then echo made; else echo denied; fi > /tmp/r"]}]),
+        );
+        b.sh("cat /tmp/r");
+        let out = h.run_bundle(&b);
+        assert_eq!(out.code, 0, "nnp={nnp}{out}");
+        assert_eq!(
+            out.out(),
+            "denied",
+            "nnp={nnp}: the startContainer hook ran outside the container's seccomp filter{out}"
+        );
+    }
+}

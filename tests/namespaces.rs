@@ -579,3 +579,29 @@ fn time_offsets_move_the_container_clocks() {
     b.write();
     assert_one_line_error(&h.run_bundle(&b), "linux.timeOffsets.realtime");
 }
+
+/// runc 1.1 opens the sources of bind mounts before the init enters its user namespace (its
+/// mount fds): a source that the container's root (host uid 100000 here) cannot reach, under
+/// a host directory only the host's root may search, is still mounted.
+#[test]
+fn userns_bind_source_the_container_user_cannot_reach_is_mounted() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.userns(100000, 65536);
+    let private = b.dir.join("private");
+    let data = private.join("data");
+    fs::create_dir_all(&data).unwrap();
+    fs::write(data.join("file"), "reached\n").unwrap();
+    fs::set_permissions(&data, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(data.join("file"), fs::Permissions::from_mode(0o644)).unwrap();
+    fs::set_permissions(&private, fs::Permissions::from_mode(0o700)).unwrap();
+    b.add_mount(json!({
+        "destination": "/data",
+        "type": "bind",
+        "source": data.to_str().unwrap(),
+        "options": ["rbind", "ro"],
+    }));
+    let out = h.sh(&mut b, "cat /data/file");
+    assert_eq!(out.out(), "reached", "{out}");
+}

@@ -401,3 +401,36 @@ fn notify_listener_gets_the_fd_and_the_state_and_answers() {
         assert!(state["ociVersion"].is_string(), "{state}");
     }
 }
+
+/// runc's refusals for SCMP_ACT_NOTIFY: on `write` (the runtime writes after loading the filter:
+/// the agent, which has no fd yet, would never answer), and a listenerPath with no agent
+/// behind it, with runc's words; neither leaves anything behind.
+#[test]
+fn notify_on_write_and_an_absent_agent_are_refused_like_runc() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    let path = PathBuf::from(format!("/tmp/hull-noagent-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    for (names, needle) in [
+        (
+            json!(["write"]),
+            "SCMP_ACT_NOTIFY cannot be used for the write syscall",
+        ),
+        (json!(["mkdir"]), "failed to connect with seccomp agent"),
+    ] {
+        b.set(
+            "/linux/seccomp",
+            json!({
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "listenerPath": path.to_str().unwrap(),
+                "syscalls": [{"names": names, "action": "SCMP_ACT_NOTIFY"}]
+            }),
+        );
+        b.args(&["true"]);
+        b.write();
+        let id = h.id("notifyrefused");
+        let out = h.run(&["create", "-b", b.path_str(), &id]);
+        assert_one_line_error(&out, needle);
+        assert_no_residue(&h, &b, &id);
+    }
+}

@@ -215,3 +215,51 @@ fn detached_terminal_needs_a_console_socket() {
 fn libc_sigwinch() -> i32 {
     nix::sys::signal::Signal::SIGWINCH as i32
 }
+
+/// runc's fixStdioPermissions: the pty of a process with a terminal is chowned to its user, for
+/// the init and for `exec`, so that a non-root process can use (and reopen) its own terminal.
+#[test]
+fn the_pty_belongs_to_the_process_user() {
+    let h = Hull::new();
+    let mut b = Bundle::new();
+    b.terminal(true);
+    b.user(1000, 1000, &[]);
+    b.sh("echo owner=$(stat -Lc %u /proc/self/fd/0) end; sleep 1000");
+    b.write();
+    let id = h.id("ptyown");
+    let (out, master) = with_console_socket(&b.socket("console.sock"), |sock| {
+        h.run(&[
+            "run",
+            "-d",
+            "--console-socket",
+            sock,
+            "-b",
+            b.path_str(),
+            &id,
+        ])
+    });
+    assert_eq!(out.code, 0, "{out}");
+    let master = master.expect("no pty master on the console socket");
+    let text = read_until(&master, WAIT_TIMEOUT, |t| t.contains(" end"));
+    assert!(text.contains("owner=1000 end"), "init's pty: {text:?}");
+
+    let (out, master) = with_console_socket(&b.socket("exec.sock"), |sock| {
+        h.run(&[
+            "exec",
+            "-t",
+            "-d",
+            "-u",
+            "1000:1000",
+            "--console-socket",
+            sock,
+            &id,
+            "sh",
+            "-c",
+            "echo owner=$(stat -Lc %u /proc/self/fd/0) end; sleep 2",
+        ])
+    });
+    assert_eq!(out.code, 0, "{out}");
+    let master = master.expect("no pty master on the console socket");
+    let text = read_until(&master, WAIT_TIMEOUT, |t| t.contains(" end"));
+    assert!(text.contains("owner=1000 end"), "exec'd pty: {text:?}");
+}

@@ -120,7 +120,8 @@ fn mountpoint_from_mountinfo() -> Result<PathBuf> {
     bail!("no cgroup2 filesystem is mounted on this host (hull manages cgroup v2 only)")
 }
 
-fn unescape(s: &str) -> String {
+/// A mountinfo field as the kernel escapes it (space, tab, newline, backslash).
+pub(crate) fn unescape(s: &str) -> String {
     s.replace("\\040", " ")
         .replace("\\011", "\t")
         .replace("\\012", "\n")
@@ -245,18 +246,20 @@ impl Cgroup {
 
     /// Creates the directory (and parents), enabling in each parent the controllers that the
     /// requested resources need. Fails, naming the field, if the config asks for what cgroup v2
-    /// cannot express or this host cannot enforce, and if the directory already has processes.
-    /// Every directory this call made is pushed to `made`, parents first, even when it fails:
-    /// the caller's cleanup removes those and nothing else.
+    /// cannot express or this host cannot enforce, and if the cgroup is frozen (the init would
+    /// freeze before it could report, runc's refusal). One that already has processes is
+    /// joined (runc 1.1 warns; container::create does). Every directory this call made is
+    /// pushed to `made`, parents first, even when it fails: the caller's cleanup removes those
+    /// and nothing else.
     pub fn create(
         &self,
         res: Option<&oci_spec::runtime::LinuxResources>,
         made: &mut Vec<PathBuf>,
     ) -> Result<()> {
         self.prepare(res, Some(made))?;
-        if !self.procs()?.is_empty() {
+        if self.frozen() {
             bail!(
-                "linux.cgroupsPath: cgroup {} is already in use by other processes",
+                "linux.cgroupsPath: container's cgroup {} is unexpectedly frozen",
                 self.dir.display()
             );
         }

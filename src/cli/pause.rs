@@ -16,6 +16,6 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
         Status::Running | Status::Created => {}
         _ => bail!("container not running"),
     }
-    c.cgroup()?.freeze(true)?;
+    c.freezable_cgroup()?.freeze(true)?;
     Ok(0)
 }

@@ -14,6 +14,6 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
     if c.status() != Status::Paused {
         bail!("container not paused");
     }
-    c.cgroup()?.freeze(false)?;
+    c.freezable_cgroup()?.freeze(false)?;
     Ok(0)
 }

@@ -154,7 +154,16 @@ pub fn create(o: &Options) -> Result<Created> {
     };
     fault::point("create", "cgroup")?;
     // Recorded before it exists, so that `delete -f` can find it whenever create is killed.
-    super::recover::record_cgroup(&dir.dir, &cgroup, unit.as_ref())?;
+    let origin = super::recover::record_cgroup(&dir.dir, &cgroup, unit.as_ref())?;
+    let shared = origin == super::recover::Origin::Shared;
+    if shared {
+        // runc 1.1's warning; the cgroup may be shared on purpose (a pod's).
+        crate::logging::warn(&format!(
+            "linux.cgroupsPath: container's cgroup is not empty: {} process(es) found (in {}, which hull did not create: it will neither kill, freeze nor remove them)",
+            cgroup.procs()?.len(),
+            cgroup.dir.display()
+        ));
+    }
     // With systemd the unit (and so the cgroup) is started with the init in it, after the
     // clone; here only what it will need is checked.
     let mut own_cgroup = true;
@@ -232,6 +241,7 @@ pub fn create(o: &Options) -> Result<Created> {
         } else {
             PathBuf::new()
         },
+        cgroup_shared: shared && own_cgroup,
         config: raw,
         creating: true,
         no_new_keyring: o.no_new_keyring,
@@ -243,6 +253,10 @@ pub fn create(o: &Options) -> Result<Created> {
     };
 
     // 4. Clone the init straight into its namespaces and cgroup.
+    let open_binds = crate::rootfs::sources::open_binds(
+        ns.user,
+        ns.clone_flags.contains(nix::sched::CloneFlags::CLONE_NEWNS),
+    );
     debug!("create: cloning the init ({:?})", ns.clone_flags);
     fault::point("create", "clone")?;
     let (parent_sync, child_sync) = sync::pair()?;
@@ -277,6 +291,7 @@ pub fn create(o: &Options) -> Result<Created> {
                 rootless: o.rootless,
                 trampoline: trampoline.as_ref(),
                 stdio: o.stdio,
+                open_binds,
             };
             init::run(args, child_sync)
         }
@@ -287,6 +302,8 @@ pub fn create(o: &Options) -> Result<Created> {
     drop(security);
     let mut init_guard = InitGuard(Some((pid, pidfd)));
     state.set_init(pid);
+    // While create is one thread still (the unit's bus connection makes more).
+    let plain_sources = crate::rootfs::sources::open_plain(&spec, pid, &bundle, open_binds)?;
     // systemd's unit, with the init in it; its limits, then what systemd has no property for.
     // (Only now: the bus connection's threads must not exist when the init is cloned.)
     let unit_guard = match &unit {
@@ -319,15 +336,15 @@ pub fn create(o: &Options) -> Result<Created> {
         (Some(r), Some(root)) => Some(crate::resctrl::apply(root, o.id, r, pid.as_raw())?),
         _ => None,
     });
-    let idmapped = crate::rootfs::idmap::detached(&spec, pid, &bundle)?;
+    let sources = crate::rootfs::sources::all(&spec, pid, &bundle, plain_sources)?;
     // Visible to hooks that ask `hull state` while create runs.
     fault::point("create", "state")?;
     state.write(&dir.dir)?;
-    let fds: Vec<_> = idmapped.iter().map(|f| f.as_fd()).collect();
+    let fds: Vec<_> = sources.iter().map(|f| f.as_fd()).collect();
     // Logged before the init is let go, so that its own lines (init: …) follow this one.
     debug!("create: waiting for the init {pid} to build the container");
     parent_sync.send_with_fds(&Msg::Go, &fds)?;
-    drop(idmapped);
+    drop(sources);
 
     // 6. The init builds its rootfs; prestart and createRuntime hooks run here at its request.
     loop {

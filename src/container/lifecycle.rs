@@ -24,6 +24,18 @@ impl Container {
         self.state.owned_cgroup()
     }
 
+    /// The cgroup to freeze or thaw: never one shared with processes of others.
+    pub fn freezable_cgroup(&self) -> Result<Cgroup> {
+        let cg = self.cgroup()?;
+        if self.state.cgroup_shared {
+            bail!(
+                "linux.cgroupsPath: the container's cgroup {} holds processes of others (it was not empty at create), which freezing it would freeze too",
+                cg.dir.display()
+            );
+        }
+        Ok(cg)
+    }
+
     /// Releases the init blocked on exec.fifo, then runs the poststart hooks.
     pub fn start(&self) -> Result<()> {
         debug!("start: status of {}", self.state.id);
@@ -111,6 +123,14 @@ impl Container {
         if status == Status::Stopped && !(all && self.state.has_cgroup()) {
             bail!("container not running");
         }
+        if all && self.state.cgroup_shared {
+            // Nothing of the container can be told apart in a shared cgroup once its init
+            // (and with it a pid namespace of its own) is gone.
+            if status == Status::Stopped {
+                return Ok(());
+            }
+            return self.kill_pid_ns(sig);
+        }
         if all && !self.state.has_cgroup() {
             return self.kill_pid_ns(sig);
         }
@@ -151,7 +171,9 @@ impl Container {
                 s.as_str()
             ),
         }
-        if !self.state.has_cgroup() {
+        // A shared cgroup is left as it is: only the container's init (and so its pid
+        // namespace) is killed.
+        if !self.state.has_cgroup() || self.state.cgroup_shared {
             return self.delete_without_cgroup(status);
         }
         let cg = self.cgroup()?;
@@ -198,14 +220,19 @@ impl Container {
 }
 
 impl Container {
-    /// `kill --all` of a rootless container without a cgroup: every process in the container's
-    /// own pid namespace (which the kernel empties once the init dies, too).
+    /// `kill --all` of a rootless container without a cgroup, or of one in a shared cgroup:
+    /// every process in the container's own pid namespace (which the kernel empties once the
+    /// init dies, too).
     fn kill_pid_ns(&self, sig: Option<Signal>) -> Result<()> {
         let ns = |pid: &str| std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok();
         let theirs = ns(&self.state.pid.to_string()).context("container not running")?;
         if Some(&theirs) == ns("self").as_ref() {
+            let why = match self.state.cgroup_shared {
+                true => "shares its cgroup with processes of others",
+                false => "has no cgroup (rootless)",
+            };
             bail!(
-                "kill --all: the container has no cgroup (rootless) and shares this pid namespace, so its processes cannot be told apart; signal its init instead"
+                "kill --all: the container {why} and shares this pid namespace, so its processes cannot be told apart; signal its init instead"
             );
         }
         let dir = std::fs::read_dir("/proc").context("listing /proc")?;
@@ -226,8 +253,9 @@ impl Container {
         Ok(())
     }
 
-    /// `delete` of a rootless container without a cgroup: its init is killed (and with it the
-    /// rest of its pid namespace) and waited for, then the hooks and the state go.
+    /// `delete` of a rootless container without a cgroup, or of one in a shared cgroup: its
+    /// init is killed (and with it the rest of its pid namespace) and waited for, then the
+    /// hooks and the state go.
     fn delete_without_cgroup(self, status: Status) -> Result<()> {
         if status != Status::Stopped
             && let Some(fd) = self.state.init_pidfd()

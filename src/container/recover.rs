@@ -15,11 +15,13 @@ const RECORD: &str = "cgroup";
 
 /// Whose the cgroup is: `Made` when create made it (it found no directory there), `Joined`
 /// when it already existed (an engine's, or one given by an absolute cgroupsPath), in which
-/// case hull never removes it on its own say.
+/// case hull never removes it on its own say, and `Shared` when it also had processes (a pod's,
+/// shared on purpose), in which case hull never kills them either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     Made,
     Joined,
+    Shared,
 }
 
 /// Called by create before it makes the cgroup: written first, so that whatever create leaves
@@ -32,14 +34,17 @@ pub fn record_cgroup(
     cgroup: &Cgroup,
     unit: Option<&crate::cgroups::systemd::Unit>,
 ) -> Result<Origin> {
-    let origin = if cgroup.exists() {
-        Origin::Joined
-    } else {
+    let origin = if !cgroup.exists() {
         Origin::Made
+    } else if unit.is_none() && !cgroup.procs()?.is_empty() {
+        Origin::Shared
+    } else {
+        Origin::Joined
     };
     let word = match origin {
         Origin::Made => "made",
         Origin::Joined => "joined",
+        Origin::Shared => "shared",
     };
     let tmp = state_dir.join(".cgroup.tmp");
     use crate::cgroups::systemd::Manager;
@@ -64,6 +69,7 @@ fn recorded_cgroup(state_dir: &Path) -> Option<(Cgroup, Origin)> {
     let origin = match lines.next()? {
         "made" => Origin::Made,
         "joined" => Origin::Joined,
+        "shared" => Origin::Shared,
         _ => return None,
     };
     // systemd's unit goes first: stopping it kills what is in it and removes its cgroup.
@@ -106,6 +112,11 @@ pub fn remove_unreadable(dir: &Path, cause: &anyhow::Error) -> Result<()> {
             cg.kill_all()?;
             wait_empty(&cg)?;
         }
+        Some((cg, Origin::Shared)) => bail!(
+            "{cause:#}; and the container's cgroup {} holds processes of others, so its own cannot be told apart: keeping {} (remove it by hand once they are gone)",
+            cg.dir.display(),
+            dir.display()
+        ),
         None => bail!(
             "{cause:#}; and {} has no record of the container's cgroup, so its processes cannot be found: keeping it (remove it by hand once they are gone)",
             dir.display()

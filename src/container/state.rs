@@ -49,6 +49,10 @@ pub struct State {
     /// look for the cgroup2 mount in mountinfo again.
     #[serde(default)]
     pub cgroup_dir: PathBuf,
+    /// The cgroup had processes of others when create joined it (a pod's, shared on purpose):
+    /// hull never kills, freezes or removes it, only the container's own processes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cgroup_shared: bool,
     /// config.json as it was at create: later edits of the bundle have no effect.
     pub config: Value,
     /// True while `create` is still running (hooks that call `hull state` see `creating`).

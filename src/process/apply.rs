@@ -29,12 +29,14 @@ pub struct Prepared<'a> {
 }
 
 /// rlimits, the working directory, then privileges (the bounding set while CAP_SETPCAP is still
-/// held, the user switch with keep-caps, the other capability sets) and umask.
+/// held, the user switch with keep-caps, the other capability sets) and umask. `stdio`: the
+/// pipes that will replace 0, 1, 2 (process::stdio), given to the user with the rest.
 pub fn prepare<'a>(
     process: &Process,
     guard: &'a security::Guard<'a>,
     preserve_fds: u32,
     trampoline: Option<&'a Trampoline>,
+    stdio: &[Option<std::os::fd::BorrowedFd>; 3],
 ) -> Result<Prepared<'a>> {
     // Inherited fds are closed at execve; hull's own are opened close-on-exec. Done here too
     // because a seccomp filter loaded just below may forbid close_range later.
@@ -74,6 +76,11 @@ pub fn prepare<'a>(
     if let Some(caps) = process.capabilities() {
         security::capabilities::apply_bounding(caps)?;
     }
+    user::give_stdio(
+        process.user().uid(),
+        process.terminal().unwrap_or(false),
+        stdio,
+    )?;
     user::switch(process.user())?;
     if let Some(caps) = process.capabilities() {
         security::capabilities::apply_sets(caps)?;
@@ -101,6 +108,7 @@ pub fn prepare<'a>(
 
 impl Prepared<'_> {
     /// The last locks, as late as possible: no_new_privs, seccomp, a default signal state; then
+    /// `locked` (the init's startContainer hooks: runc runs them under the container's filter),
     /// every fd from 3 + `preserve_fds` up is closed but `keep` (close-on-exec fifos and
     /// sockets the caller waits on for EOF; the first gets the trampoline's report), and
     /// execve, through the trampoline if there is one. An error before the fds are closed is
@@ -110,6 +118,7 @@ impl Prepared<'_> {
         self,
         preserve_fds: u32,
         keep: &[RawFd],
+        locked: impl FnOnce() -> Result<()>,
         report: impl FnOnce(&anyhow::Error),
     ) -> Result<std::convert::Infallible> {
         // Executed from hull's image, the program is checked again (it may have been swapped
@@ -134,6 +143,7 @@ impl Prepared<'_> {
                 .context("process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)")?;
         }
         self.guard.lock_late(self.nnp)?;
+        locked()?;
         let first = 3 + preserve_fds as RawFd;
         let Some((t, argv)) = via else {
             exec::close_fds(first, keep, self.fd_ceiling);

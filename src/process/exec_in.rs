@@ -430,7 +430,7 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     }
 
     super::sched::linux(a.linux)?;
-    let prepared = apply::prepare(a.process, &guard, a.preserve_fds, a.trampoline)?;
+    let prepared = apply::prepare(a.process, &guard, a.preserve_fds, a.trampoline, &a.stdio)?;
     // execCPUAffinity's final list, now that the process is in the container's cgroup.
     if let Some(list) = a.affinity.and_then(|x| x.cpu_affinity_final().as_deref()) {
         super::sched::cpu_affinity(list, "process.execCPUAffinity.final")?;
@@ -440,9 +440,14 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     sys::set_pdeathsig(0).context("prctl(PR_SET_PDEATHSIG)")?;
     super::stdio::install(&a.stdio)?;
     // The sync socket stays until execve: its EOF tells the parent that execve succeeded.
-    prepared.exec(a.preserve_fds, &[sync.as_raw_fd()], |e| {
-        let _ = sync.send(&Msg::Error(format!("{e:#}")));
-    })
+    prepared.exec(
+        a.preserve_fds,
+        &[sync.as_raw_fd()],
+        || Ok(()),
+        |e| {
+            let _ = sync.send(&Msg::Error(format!("{e:#}")));
+        },
+    )
 }
 
 /// chroot into the init's root (/proc/<pid>/root of the host's procfs), then `/` in it. The

@@ -38,6 +38,8 @@ pub struct InitArgs<'a> {
     pub trampoline: Option<&'a security::trampoline::Trampoline>,
     /// Pipes for 0, 1, 2 from a foreground `run` (process::stdio).
     pub stdio: [Option<std::os::fd::BorrowedFd<'a>>; 3],
+    /// `create` passes an fd for every bind source (rootfs::sources::open_binds).
+    pub open_binds: bool,
 }
 
 /// Runs in the cloned child and never returns: it execs the user's process or exits non-zero
@@ -77,7 +79,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     let mut guard = a.security.enter(&a.hook_state)?;
 
     // 1. Namespaces: the parent writes the id maps, then we join those given by path.
-    let idmapped = sync.expect_with_fds(Msg::Go)?;
+    let sources = sync.expect_with_fds(Msg::Go)?;
     debug!("init: namespaces, keyring, sysctls");
     if late_dumpable {
         nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")?;
@@ -111,7 +113,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
             a.ns.user || a.rootless,
             a.cgroup_dir.clone(),
             &a.bundle,
-            idmapped,
+            rootfs::sources::Passed::new(sources, a.open_binds),
         )?)
     } else {
         None
@@ -136,6 +138,9 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     sync.expect(Msg::HooksDone)?;
     debug!("init: createContainer hooks");
     let spec_hooks = spec.hooks().as_ref();
+    // runc enters the rootfs before these hooks: they find it as their working directory.
+    nix::unistd::chdir(&a.rootfs)
+        .with_context(|| format!("root.path: entering {}", a.rootfs.display()))?;
     hooks::run_all(
         "createContainer",
         spec_hooks.and_then(|h| h.create_container().as_ref()),
@@ -176,7 +181,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     //      sets), umask and the checked working directory: shared with `exec`.
     debug!("init: process: scheduling, rlimits, capabilities, user, cwd, args");
     super::sched::linux(linux)?;
-    let prepared = apply::prepare(process, &guard, a.preserve_fds, a.trampoline)?;
+    let prepared = apply::prepare(process, &guard, a.preserve_fds, a.trampoline, &a.stdio)?;
 
     // 8. Tell `create` we are ready, and live on without it only once it has recorded the
     //    container: if it dies before, PDEATHSIG kills us (or, for an init that forked and so
@@ -198,9 +203,10 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     // The fifo stays open (close-on-exec) until execve: `start` reads it to EOF, so that its
     // poststart hooks run only once the process has been executed, after startContainer.
 
-    // 9. startContainer hooks, then the last locks: no_new_privs, seccomp, fd hygiene, execve.
-    //    `create` is gone by now: a failure goes back to `start` through the fifo.
-    let late = (|| {
+    // 9. The last locks (no_new_privs, seccomp), then the startContainer hooks under the
+    //    container's filter, as runc runs them; fd hygiene, execve. `create` is gone by now: a
+    //    failure goes back to `start` through the fifo.
+    let start_hooks = || {
         hooks::run_all(
             "startContainer",
             spec_hooks.and_then(|h| h.start_container().as_ref()),
@@ -212,13 +218,14 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
         if !process.terminal().unwrap_or(false) {
             super::stdio::install(&a.stdio)?;
         }
-        // Only the fifo (not a directory: nothing walks from it) and the sync socket stay
-        // until execve.
-        let keep = [fifo.as_raw_fd(), sync.as_raw_fd()];
-        prepared.exec(a.preserve_fds, &keep, |e| {
-            let _ = nix::unistd::write(&fifo, format!("E{e:#}").as_bytes());
-        })
-    })();
+        Ok(())
+    };
+    // Only the fifo (not a directory: nothing walks from it) and the sync socket stay until
+    // execve.
+    let keep = [fifo.as_raw_fd(), sync.as_raw_fd()];
+    let late = prepared.exec(a.preserve_fds, &keep, start_hooks, |e| {
+        let _ = nix::unistd::write(&fifo, format!("E{e:#}").as_bytes());
+    });
     if let Err(e) = &late
         && nix::unistd::write(&fifo, format!("E{e:#}").as_bytes()).is_ok()
     {

@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use nix::unistd::{Gid, Pid, Uid, setgroups, setresgid, setresuid};
 use oci_spec::runtime::{Linux, LinuxIdMapping, User};
+use std::os::fd::{AsFd, BorrowedFd};
 
 /// Parent side: writes uid_map and gid_map of the freshly cloned init.
 pub fn write_id_maps(pid: Pid, linux: &Linux) -> Result<()> {
@@ -111,6 +112,44 @@ pub fn become_ns_root() -> Result<()> {
         .context("setresgid(0) in the user namespace")?;
     setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
         .context("setresuid(0) in the user namespace")?;
+    Ok(())
+}
+
+/// runc's fixStdioPermissions, before the user switch (it needs CAP_CHOWN): the process's stdio
+/// becomes its user's, so that a non-root process can use its terminal and reopen /dev/stdout.
+/// `planned` are the pipes that replace 0, 1, 2 later (process::stdio). Only the owner changes
+/// (the group stays, e.g. devpts's `gid=5`); a file the kernel will not chown here (an owner
+/// outside a user namespace's map, a read-only /dev) is left as it is, as runc leaves it.
+/// Unlike runc, only a pty (with `terminal`), pipes and sockets are given away: never /dev/null,
+/// the caller's terminal or a regular file of the host.
+pub fn give_stdio(uid: u32, terminal: bool, planned: &[Option<BorrowedFd>; 3]) -> Result<()> {
+    use nix::errno::Errno;
+    use nix::sys::stat::SFlag;
+    let (i, o, e) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    let inherited = [i.as_fd(), o.as_fd(), e.as_fd()];
+    for (n, fd) in inherited.into_iter().enumerate() {
+        let fd = planned[n].unwrap_or(fd);
+        let Ok(st) = nix::sys::stat::fstat(fd) else {
+            continue;
+        };
+        let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+        let ours = match kind {
+            SFlag::S_IFIFO | SFlag::S_IFSOCK => true,
+            // With a terminal, 0, 1 and 2 are the pty hull allocated.
+            SFlag::S_IFCHR => terminal,
+            _ => false,
+        };
+        if !ours || st.st_uid == uid {
+            continue;
+        }
+        match nix::unistd::fchown(fd, Some(Uid::from_raw(uid)), None) {
+            Ok(()) | Err(Errno::EINVAL | Errno::EPERM | Errno::EROFS | Errno::EOPNOTSUPP) => {}
+            Err(err) => {
+                return Err(err)
+                    .with_context(|| format!("process.user.uid: giving fd {n} to uid {uid}"));
+            }
+        }
+    }
     Ok(())
 }
 

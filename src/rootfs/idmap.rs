@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
-use oci_spec::runtime::{Mount, Spec};
+use oci_spec::runtime::Mount;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -51,32 +51,31 @@ pub fn source(m: &Mount, bundle: &Path) -> Result<PathBuf> {
     })
 }
 
-/// `create` side: the detached, idmapped mounts for the init `init`, in mounts[] order.
-pub fn detached(spec: &Spec, init: Pid, bundle: &Path) -> Result<Vec<OwnedFd>> {
-    let mounts = spec.mounts().as_deref().unwrap_or(&[]);
-    if !mounts.iter().any(|m| wanted(m).is_some()) {
-        return Ok(Vec::new());
-    }
+/// An fd of the init's user namespace, through which mounts are idmapped.
+pub fn userns_of(init: Pid) -> Result<OwnedFd> {
     let ns = format!("/proc/{init}/ns/user");
-    let userns = nix::fcntl::open(
+    nix::fcntl::open(
         ns.as_str(),
         OFlag::O_RDONLY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
-    .with_context(|| format!("opening {ns}"))?;
-    let mut out = Vec::new();
-    for (i, m) in mounts.iter().enumerate() {
-        let Some(how) = wanted(m) else { continue };
-        let src = source(m, bundle).with_context(|| format!("mounts[{i}]"))?;
-        let fd = mount_api::open_tree_clone(&src, how.tree)
-            .with_context(|| format!("mounts[{i}]: cloning the mount of {}", src.display()))?;
-        mount_api::set_idmap(fd.as_fd(), userns.as_fd(), how.recursive).with_context(|| {
-            format!(
-                "mounts[{i}]: idmapping {} (its filesystem must support idmapped mounts)",
-                src.display()
-            )
-        })?;
-        out.push(fd);
-    }
-    Ok(out)
+    .with_context(|| format!("opening {ns}"))
+}
+
+/// `create` side: a detached copy of mounts[i]'s source `src`, idmapped through `userns`.
+pub fn detach(
+    i: usize,
+    src: &Path,
+    how: &Idmap,
+    userns: std::os::fd::BorrowedFd,
+) -> Result<OwnedFd> {
+    let fd = mount_api::open_tree_clone(src, how.tree)
+        .with_context(|| format!("mounts[{i}]: cloning the mount of {}", src.display()))?;
+    mount_api::set_idmap(fd.as_fd(), userns, how.recursive).with_context(|| {
+        format!(
+            "mounts[{i}]: idmapping {} (its filesystem must support idmapped mounts)",
+            src.display()
+        )
+    })?;
+    Ok(fd)
 }

@@ -12,6 +12,7 @@ pub mod options;
 mod paths;
 mod pivot;
 pub mod resolve;
+pub mod sources;
 
 use anyhow::{Context, Result};
 use nix::mount::{MsFlags, mount};
@@ -30,6 +31,9 @@ pub struct Rootfs {
     /// The container's cgroup directory on the host (for a `cgroup` mount that cannot be a new
     /// cgroup2 instance).
     pub cgroup_dir: PathBuf,
+    /// Mounts made writable that become read-only at `enter` (mount::late_readonly): their
+    /// destinations and remount flags.
+    late_readonly: Vec<(PathBuf, MsFlags)>,
 }
 
 /// Builds the mounts and /dev inside the rootfs. The host's /proc is still this process's /proc.
@@ -39,7 +43,7 @@ pub fn prepare(
     in_userns: bool,
     cgroup_dir: PathBuf,
     bundle: &Path,
-    idmapped: Vec<OwnedFd>,
+    mut sources: sources::Passed,
 ) -> Result<Rootfs> {
     // Nothing mounted from here on may propagate back to the host: make every mount a slave.
     // The requested rootfsPropagation is applied to the new root once it is in place.
@@ -66,22 +70,20 @@ pub fn prepare(
         nix::sys::stat::Mode::empty(),
     )
     .with_context(|| format!("root.path: opening {}", path.display()))?;
+    let mounts = spec.mounts().clone().unwrap_or_default();
     let rootfs = Rootfs {
         path: path.to_path_buf(),
         fd,
         in_userns,
         cgroup_dir,
+        late_readonly: mounts
+            .iter()
+            .filter_map(|m| Some((m.destination().clone(), mount::late_readonly(m)?)))
+            .collect(),
     };
-    let mounts = spec.mounts().clone().unwrap_or_default();
-    let mut idmapped = idmapped.into_iter();
     for (i, m) in mounts.iter().enumerate() {
-        let detached = match idmap::wanted(m) {
-            Some(_) => Some(idmapped.next().with_context(|| {
-                format!("mounts[{i}]: the idmapped mount did not arrive from create")
-            })?),
-            None => None,
-        };
-        mount::mount_entry(&rootfs, m, bundle, detached)
+        let source = sources.take(i, m)?;
+        mount::mount_entry(&rootfs, m, bundle, source)
             .with_context(|| format!("mounts[{i}] ({})", m.destination().display()))?;
     }
     if devices::dev_is_ours(&mounts) {
@@ -98,6 +100,7 @@ pub fn prepare(
 /// Masks and write-protects paths, then makes the rootfs the process's root.
 pub fn enter(spec: &Spec, rootfs: &Rootfs, no_pivot: bool) -> Result<()> {
     let linux = spec.linux().as_ref();
+    finish_readonly(rootfs)?;
     paths::mask(
         rootfs.fd.as_fd(),
         linux
@@ -128,6 +131,18 @@ pub fn enter(spec: &Spec, rootfs: &Rootfs, no_pivot: bool) -> Result<()> {
             .with_context(|| format!("linux.rootfsPropagation: unknown value {prop:?}"))?;
         mount(None::<&str>, "/", None::<&str>, flags, None::<&str>)
             .with_context(|| format!("linux.rootfsPropagation: applying {prop:?} to /"))?;
+    }
+    Ok(())
+}
+
+/// The read-only remount of the mounts that stayed writable until /dev was populated and the
+/// console bound (mount::late_readonly), runc's finalizeRootfs.
+fn finish_readonly(rootfs: &Rootfs) -> Result<()> {
+    for (dest, flags) in &rootfs.late_readonly {
+        let target = resolve::open(rootfs.fd.as_fd(), dest, nix::fcntl::OFlag::O_PATH)
+            .with_context(|| format!("mounts ({}): reopening it", dest.display()))?;
+        mount::remount(&resolve::fd_path(&target), *flags | MsFlags::MS_RDONLY)
+            .with_context(|| format!("mounts ({}): remounting read-only", dest.display()))?;
     }
     Ok(())
 }

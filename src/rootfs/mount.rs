@@ -4,6 +4,7 @@
 use super::Rootfs;
 use super::options;
 use super::resolve;
+use super::sources::Source;
 use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -11,17 +12,21 @@ use nix::mount::{MsFlags, mount};
 use nix::sys::stat::{SFlag, fstat};
 use nix::sys::statvfs::{FsFlags, statvfs};
 use oci_spec::runtime::Mount;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-/// `idmapped`: the detached, idmapped copy of the source that `create` made for this mount.
+/// `source`: what `create` opened for this mount (rootfs::sources).
 pub fn mount_entry(
     rootfs: &Rootfs,
     m: &Mount,
     bundle: &Path,
-    idmapped: Option<OwnedFd>,
+    source: Option<Source>,
 ) -> Result<()> {
-    let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
+    let mut opts = options::parse(m.options().as_deref().unwrap_or(&[]));
+    if late_readonly(m).is_some() {
+        // Read-only only once /dev is populated (super::finish_readonly), as runc does.
+        opts.flags.remove(MsFlags::MS_RDONLY);
+    }
     let typ = m.typ().clone().unwrap_or_default();
     let is_bind = opts.flags.contains(MsFlags::MS_BIND) || typ == "bind";
     let dest = m.destination();
@@ -37,18 +42,34 @@ pub fn mount_entry(
 
     if is_bind {
         let src = super::idmap::source(m, bundle)?;
-        let meta = std::fs::metadata(&src).with_context(|| format!("source {}", src.display()))?;
-        let target = if meta.is_dir() {
+        let is_dir = match &source {
+            Some(Source::Idmapped(fd) | Source::Opened(fd)) => fstat(fd.as_fd())
+                .map(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR)
+                .with_context(|| format!("source {}", src.display()))?,
+            None => std::fs::metadata(&src)
+                .with_context(|| format!("source {}", src.display()))?
+                .is_dir(),
+        };
+        let target = if is_dir {
             resolve::mkdir_all(root, dest)?
         } else {
             resolve::mkfile(root, dest)?
         };
         let rec = opts.flags & MsFlags::MS_REC;
-        match idmapped {
-            Some(detached) => {
+        match source {
+            Some(Source::Idmapped(detached)) => {
                 crate::sys::mount_api::move_mount_onto(detached.as_fd(), target.as_fd())
                     .with_context(|| format!("attaching the idmapped mount of {}", src.display()))?
             }
+            // Opened by create before the user namespace (rootfs::sources).
+            Some(Source::Opened(fd)) => mount(
+                Some(resolve::fd_path(&fd).as_str()),
+                resolve::fd_path(&target).as_str(),
+                None::<&str>,
+                MsFlags::MS_BIND | rec,
+                None::<&str>,
+            )
+            .with_context(|| format!("bind-mounting {}", src.display()))?,
             None => mount(
                 Some(&src),
                 resolve::fd_path(&target).as_str(),
@@ -160,6 +181,22 @@ pub fn mount_entry(
         }
     }
     Ok(())
+}
+
+/// runc mounts a read-only tmpfs, and a read-only /dev, writable first and remounts it
+/// read-only at the end: /dev gets its nodes, /dev/pts, /dev/console and mount points made
+/// inside it, and a tmpfs its mount points. The flags of that remount, for such a mount.
+pub fn late_readonly(m: &Mount) -> Option<MsFlags> {
+    let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
+    let tmpfs = m.typ().as_deref() == Some("tmpfs");
+    let dev = m
+        .destination()
+        .components()
+        .eq(Path::new("/dev").components());
+    (opts.flags.contains(MsFlags::MS_RDONLY) && (tmpfs || dev)).then(|| {
+        MsFlags::MS_BIND
+            | (opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT))
+    })
 }
 
 /// Fails if `dest` is a symlink in the rootfs (or, with `dir_required`, anything but a

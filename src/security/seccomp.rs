@@ -86,7 +86,10 @@ pub fn prepare(s: &LinuxSeccomp, state_root: &Path) -> Result<Filter> {
             .listener_path()
             .as_ref()
             .context("linux.seccomp.listenerPath: required when an action is SCMP_ACT_NOTIFY")?;
-        let sock = crate::unix_path::connect(path).context("linux.seccomp.listenerPath")?;
+        // runc's words, which engines and scripts look for.
+        let sock = crate::unix_path::connect(path).context(
+            "linux.seccomp.listenerPath: failed to connect with seccomp agent specified in the seccomp profile",
+        )?;
         Some(Listener {
             sock,
             metadata: s.listener_metadata().clone(),
@@ -105,9 +108,11 @@ pub fn prepare(s: &LinuxSeccomp, state_root: &Path) -> Result<Filter> {
 /// Whether any action is SCMP_ACT_NOTIFY, refusing the uses that would deadlock: the init sends
 /// the notification fd with sendmsg after loading the filter, so neither the default action nor
 /// a rule for sendmsg (socketcall on 32-bit x86) may wait for a listener that has no fd yet.
+/// `write` is refused too, as runc refuses it (with these words): the init writes to its sync
+/// socket and exec.fifo after loading the filter, and profiles written for runc never rely on it.
 fn uses_notify(s: &LinuxSeccomp) -> Result<bool> {
     if s.default_action() == LinuxSeccompAction::ScmpActNotify {
-        bail!("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
+        bail!("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be used as default action");
     }
     let mut notify = false;
     for (i, call) in s.syscalls().iter().flatten().enumerate() {
@@ -122,6 +127,11 @@ fn uses_notify(s: &LinuxSeccomp) -> Result<bool> {
         {
             bail!(
                 "linux.seccomp.syscalls[{i}]: SCMP_ACT_NOTIFY cannot be used for {n} (the runtime needs it to send the listener its fd)"
+            );
+        }
+        if call.names().iter().any(|n| n == "write") {
+            bail!(
+                "linux.seccomp.syscalls[{i}]: SCMP_ACT_NOTIFY cannot be used for the write syscall"
             );
         }
     }
