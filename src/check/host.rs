@@ -1,5 +1,5 @@
 //! What this host cannot do for a valid config: namespaces, id ranges, cgroups, LSMs, huge
-//! pages, rlimits.
+//! pages, rlimits, seccomp actions and flags.
 
 use super::{Finding, Input, Severity};
 use crate::cgroups;
@@ -24,6 +24,15 @@ pub fn check(i: &Input, out: &mut Vec<Finding>) {
         hugepages(h, out);
     }
     rlimits(i, out);
+    if let Some(s) = linux.and_then(|l| l.seccomp().as_ref()) {
+        for (path, reason) in crate::security::seccomp::kernel_lacks(s) {
+            out.push(Finding::error(
+                path,
+                reason,
+                "use an action or flag this kernel has (seccomp(2) lists them with the kernel version that added each), or run on a newer kernel",
+            ));
+        }
+    }
 }
 
 /// An error of create's own, said as "json.path: reason".

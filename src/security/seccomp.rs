@@ -296,6 +296,75 @@ fn store(dir: &Path, file: &Path, key: &[u8], prog: &[u8]) -> Result<()> {
     res.with_context(|| format!("writing {}", file.display()))
 }
 
+/// The actions and flags of `s` that this kernel lacks, as (JSON path, what): `hull check`
+/// reports them, where create would fail only when the init loads the filter.
+pub fn kernel_lacks(s: &LinuxSeccomp) -> Vec<(String, String)> {
+    let kernel_action = |a: LinuxSeccompAction| match a {
+        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => {
+            sys::RET_KILL_THREAD
+        }
+        LinuxSeccompAction::ScmpActKillProcess => sys::RET_KILL_PROCESS,
+        LinuxSeccompAction::ScmpActTrap => sys::RET_TRAP,
+        LinuxSeccompAction::ScmpActErrno => sys::RET_ERRNO,
+        LinuxSeccompAction::ScmpActTrace => sys::RET_TRACE,
+        LinuxSeccompAction::ScmpActNotify => sys::RET_USER_NOTIF,
+        LinuxSeccompAction::ScmpActLog => sys::RET_LOG,
+        LinuxSeccompAction::ScmpActAllow => sys::RET_ALLOW,
+    };
+    lacks(
+        s,
+        |a| sys::action_available(kernel_action(a)),
+        |f| {
+            sys::flag_available(match f {
+                LinuxSeccompFilterFlag::SeccompFilterFlagLog => sys::FLAG_LOG,
+                LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => sys::FLAG_SPEC_ALLOW,
+                LinuxSeccompFilterFlag::SeccompFilterFlagTsync => sys::FLAG_TSYNC,
+                LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => {
+                    sys::FLAG_WAIT_KILLABLE_RECV
+                }
+            })
+        },
+    )
+}
+
+/// `kernel_lacks` with the kernel's answers given, so that a unit test can be another kernel.
+fn lacks(
+    s: &LinuxSeccomp,
+    has_action: impl Fn(LinuxSeccompAction) -> bool,
+    has_flag: impl Fn(LinuxSeccompFilterFlag) -> bool,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut action = |path: String, a: LinuxSeccompAction| {
+        if !has_action(a) {
+            out.push((
+                path,
+                format!("this kernel lacks the action {}", spelling(&a)),
+            ));
+        }
+    };
+    action("linux.seccomp.defaultAction".into(), s.default_action());
+    for (n, c) in s.syscalls().iter().flatten().enumerate() {
+        action(format!("linux.seccomp.syscalls[{n}].action"), c.action());
+    }
+    for (n, f) in s.flags().iter().flatten().enumerate() {
+        if !has_flag(*f) {
+            out.push((
+                format!("linux.seccomp.flags[{n}]"),
+                format!("this kernel lacks the filter flag {}", spelling(f)),
+            ));
+        }
+    }
+    out
+}
+
+/// The spec's spelling of an action or flag (its serde name).
+fn spelling<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
 fn action(a: LinuxSeccompAction, ret: Option<u32>, field: &str) -> Result<ScmpAction> {
     // runc's default for an ERRNO or TRACE action without a value is EPERM.
     let ret = ret.unwrap_or(libc::EPERM as u32);
@@ -446,6 +515,48 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn kernel_lacks_names_each_missing_action_and_flag() {
+        let s: LinuxSeccomp = serde_json::from_value(json!({
+            "defaultAction": "SCMP_ACT_KILL_PROCESS",
+            "flags": ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+                         {"names": ["write"], "action": "SCMP_ACT_LOG"}]}))
+        .unwrap();
+        // A kernel from before 4.14: no KILL_PROCESS, LOG or their flags.
+        let old = lacks(
+            &s,
+            |a| {
+                !matches!(
+                    a,
+                    LinuxSeccompAction::ScmpActKillProcess | LinuxSeccompAction::ScmpActLog
+                )
+            },
+            |f| f != LinuxSeccompFilterFlag::SeccompFilterFlagLog,
+        );
+        assert_eq!(
+            old,
+            [
+                (
+                    "linux.seccomp.defaultAction".to_string(),
+                    "this kernel lacks the action SCMP_ACT_KILL_PROCESS".to_string()
+                ),
+                (
+                    "linux.seccomp.syscalls[1].action".to_string(),
+                    "this kernel lacks the action SCMP_ACT_LOG".to_string()
+                ),
+                (
+                    "linux.seccomp.flags[0]".to_string(),
+                    "this kernel lacks the filter flag SECCOMP_FILTER_FLAG_LOG".to_string()
+                ),
+            ]
+        );
+        // This machine's kernel (6.x) has them all, and the probes say so.
+        assert_eq!(kernel_lacks(&s), []);
+        assert!(!crate::sys::seccomp::action_available(0x1234_0000));
+        assert!(!crate::sys::seccomp::flag_available(1 << 30));
+    }
     use super::*;
 
     fn profile(v: Value) -> LinuxSeccomp {

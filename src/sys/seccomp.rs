@@ -5,6 +5,47 @@ use nix::errno::Errno;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 const SECCOMP_SET_MODE_FILTER: libc::c_uint = 1;
+const SECCOMP_GET_ACTION_AVAIL: libc::c_uint = 2;
+
+/// The kernel's SECCOMP_RET_* value of each action (<linux/seccomp.h>).
+pub const RET_KILL_PROCESS: u32 = 0x8000_0000;
+pub const RET_KILL_THREAD: u32 = 0;
+pub const RET_TRAP: u32 = 0x0003_0000;
+pub const RET_ERRNO: u32 = 0x0005_0000;
+pub const RET_USER_NOTIF: u32 = 0x7fc0_0000;
+pub const RET_TRACE: u32 = 0x7ff0_0000;
+pub const RET_LOG: u32 = 0x7ffc_0000;
+pub const RET_ALLOW: u32 = 0x7fff_0000;
+
+/// Whether this kernel knows the filter return action `ret` (SECCOMP_GET_ACTION_AVAIL, 4.14).
+pub fn action_available(ret: u32) -> bool {
+    // SAFETY: the kernel reads one u32 through the pointer, which points at a live local.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_GET_ACTION_AVAIL,
+            0 as libc::c_uint,
+            &ret as *const u32,
+        )
+    };
+    r == 0
+}
+
+/// Whether this kernel knows the filter flag `flag`: it checks flags before it reads the
+/// program, so a null program gives EFAULT for a known flag and EINVAL for an unknown one (what
+/// libseccomp probes too). Nothing is loaded either way.
+pub fn flag_available(flag: u32) -> bool {
+    // SAFETY: a null program pointer: the kernel fails the copy with EFAULT and loads nothing.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_SET_MODE_FILTER,
+            flag as libc::c_uint,
+            std::ptr::null::<libc::sock_fprog>(),
+        )
+    };
+    !(r == -1 && Errno::last() == Errno::EINVAL)
+}
 
 pub const FLAG_TSYNC: u32 = 1 << 0;
 pub const FLAG_LOG: u32 = 1 << 1;
