@@ -55,9 +55,10 @@ fn a_failed_create_naming_a_live_containers_cgroup_kills_nothing() {
     assert!(v2_procs(&dir).contains(&(pid_a as i32)));
 
     // B names A's cgroup (a warning, as with runc: the cgroup may be shared on purpose) and
-    // fails after its init was cloned into it; A lives on in its cgroup.
+    // fails after its init was cloned into it (a prestart hook fails: a missing program would
+    // be refused before anything is made); A lives on in its cgroup.
     let mut b = sleeper_in(&path);
-    b.args(&["/no/such/program"]);
+    b.set("/hooks", json!({"prestart": [{"path": "/bin/false"}]}));
     b.write();
     let idb = h.id("b");
     let out = h.run(&["create", "-b", b.path_str(), &idb]);
@@ -73,7 +74,7 @@ fn a_failed_create_naming_a_live_containers_cgroup_kills_nothing() {
     assert!(
         lines.len() == 2
             && lines[0].contains("container's cgroup is not empty")
-            && lines[1].contains("process.args"),
+            && lines[1].contains("hooks.prestart"),
         "{out}"
     );
     assert_eq!(h.status(&ida).as_deref(), Some("running"));
