@@ -105,7 +105,8 @@ fn new_network_namespace_has_loopback_up() {
         let out = h.sh(
             &mut b,
             "cat /sys/class/net/lo/flags; ip -4 addr show dev lo; \
-             nc -l -p 4242 > /dev/shm/got & sleep 0.3; echo hello | nc 127.0.0.1 4242; \
+             nc -l -p 4242 > /dev/shm/got & \
+             for i in $(seq 100); do echo hello | nc 127.0.0.1 4242 && break; sleep 0.1; done; \
              wait; echo got=$(cat /dev/shm/got)",
         );
         assert_eq!(out.code, 0, "userns={userns}{out}");
