@@ -581,7 +581,8 @@ fn a_shared_cgroup_gets_a_warning_and_is_never_killed_frozen_or_removed() {
         "delete -f missed the container"
     );
     pod_lives("delete -f");
-    b.args(&["/no/such/program"]);
+    // A prestart hook fails (a missing program would be refused before anything is made).
+    b.set("/hooks", json!({"prestart": [{"path": "/bin/false"}]}));
     b.write();
     let id = h.id("sharedbad");
     let out = h.run(&["create", "-b", b.path_str(), &id]);
@@ -591,7 +592,7 @@ fn a_shared_cgroup_gets_a_warning_and_is_never_killed_frozen_or_removed() {
     assert!(
         lines.len() == 2
             && lines[0].contains("container's cgroup is not empty")
-            && lines[1].contains("process.args"),
+            && lines[1].contains("hooks.prestart"),
         "{out}"
     );
     pod_lives("a failed create");
