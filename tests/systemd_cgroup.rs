@@ -252,12 +252,13 @@ fn a_failed_create_stops_its_unit_and_leaves_nothing() {
     let id = h.id("sdfail");
     let mut b = Bundle::new();
     let (unit, dir) = limited(&mut b, &id);
-    // Found only in the container, after the unit has started: the init fails late.
-    b.args(&["/no/such/program"]);
+    // A prestart hook fails, after the unit has started and the init is in it: create fails
+    // late (a missing program would be refused before the unit exists).
+    b.set("/hooks", json!({"prestart": [{"path": "/bin/false"}]}));
     b.write();
     let out = h.run(&["--systemd-cgroup", "create", "-b", b.path_str(), &id]);
     assert_ne!(out.code, 0, "{out}");
-    assert!(out.stderr.contains("process.args[0]"), "{out}");
+    assert!(out.stderr.contains("hooks.prestart"), "{out}");
     assert_eq!(out.stderr.trim().lines().count(), 1, "{out}");
     assert!(!h.state_dir(&id).exists());
     assert!(
