@@ -1,5 +1,6 @@
 //! A container as the runtime sees it between commands: its state dir, lock and derived status.
 
+pub mod exec;
 pub mod fault;
 pub mod id;
 mod lock;

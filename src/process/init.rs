@@ -21,6 +21,8 @@ pub struct InitArgs<'a> {
     pub ns: &'a Plan,
     /// O_PATH fd of the state dir: the fifo is opened through it after pivot_root.
     pub state_dir: &'a OwnedFd,
+    /// The exec fifo's name in the state dir, which `start` opens to let the init execve.
+    pub fifo: &'a str,
     pub console_socket: Option<&'a OwnedFd>,
     pub cgroup_dir: PathBuf,
     pub no_pivot: bool,
@@ -34,6 +36,8 @@ pub struct InitArgs<'a> {
     pub security: &'a security::Prepared,
     /// hull runs rootless (container::rootless): the kernel refuses what needs the host's root.
     pub rootless: bool,
+    /// The caller is unprivileged on the host (not root even of the initial user namespace).
+    pub unprivileged: bool,
     /// The exec trampoline, when the last execve goes through it (security::exe_view).
     pub trampoline: Option<&'a security::trampoline::Trampoline>,
     /// Pipes for 0, 1, 2 from a foreground `run` (process::stdio).
@@ -68,7 +72,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     // An unprivileged parent writes our id maps through /proc/<pid>, which a non-dumpable
     // process's files deny it: non-dumpable only once they are written (the caller's own uid
     // is all that could reach us meanwhile).
-    let late_dumpable = a.ns.new_user && crate::container::rootless::unprivileged();
+    let late_dumpable = a.ns.new_user && a.unprivileged;
     if !late_dumpable {
         nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")?;
     }
@@ -194,7 +198,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     let _ = sync.send(&Msg::Detached);
     let fifo = openat(
         a.state_dir.as_fd(),
-        crate::container::FIFO,
+        a.fifo,
         OFlag::O_WRONLY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )
