@@ -13,6 +13,7 @@ mod container;
 mod fuzz;
 mod hooks;
 mod logging;
+mod mount_options;
 mod netdev;
 mod notify;
 mod process;

@@ -122,7 +122,7 @@ fn check(p: &Process) -> Result<()> {
     if !p.cwd().is_absolute() {
         bail!("process.cwd: must be absolute, got {}", p.cwd().display());
     }
-    crate::process::console::size(p)?;
+    crate::spec::console_size(p)?;
     Ok(())
 }
 

@@ -93,7 +93,7 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
 
     if let Some(sock) = a.console {
         let root = super::exec::open_root()?;
-        let size = console::size(a.process)?;
+        let size = crate::spec::console_size(a.process)?;
         let (master, peer) = console::open_pty(root.as_fd(), size)?;
         console::send_master(sock, &master)?;
         drop(master);

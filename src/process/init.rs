@@ -127,9 +127,11 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
         a.console_socket,
         &rootfs,
     ) {
-        (true, Some(sock), Some(r)) => {
-            Some(console::setup(r.fd.as_fd(), sock, console::size(process)?)?)
-        }
+        (true, Some(sock), Some(r)) => Some(console::setup(
+            r.fd.as_fd(),
+            sock,
+            crate::spec::console_size(process)?,
+        )?),
         (true, Some(_), None) => {
             bail!("process.terminal: needs a mount namespace for /dev/console")
         }

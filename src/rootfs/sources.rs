@@ -4,7 +4,8 @@
 //! the init is the container's root, which may not reach a source under a host directory only
 //! the host's root may search; through an fd opened beforehand no path is searched again.
 
-use super::{idmap, options};
+use super::idmap;
+use crate::mount_options as options;
 use crate::process::sync::{self, Msg};
 use anyhow::{Context, Result, bail};
 use nix::fcntl::OFlag;

@@ -145,7 +145,8 @@ fn drop_unknown_capabilities(v: &mut Value, warnings: &mut Vec<String>) {
         if let Some(list) = list.as_array_mut() {
             list.retain(|c| {
                 let name = c.as_str().unwrap_or_default();
-                let known = crate::security::capabilities::parse(name).is_some();
+                // The caps crate's table, which security::capabilities applies.
+                let known = name.parse::<caps::Capability>().is_ok();
                 if !known {
                     warnings.push(format!(
                         "process.capabilities.{set}: ignoring unknown capability {name:?}"
@@ -212,7 +213,7 @@ pub fn typed(spec: &Spec) -> Vec<String> {
                     ));
                 }
             }
-            if let Err(e) = crate::process::console::size(proc) {
+            if let Err(e) = super::console_size(proc) {
                 p.push(e.to_string());
             }
             if let Some(env) = proc.env() {
@@ -318,7 +319,7 @@ pub fn typed(spec: &Spec) -> Vec<String> {
             ));
         }
         if let Some(prop) = l.rootfs_propagation()
-            && crate::rootfs::propagation_flags(prop).is_none()
+            && crate::mount_options::propagation(prop).is_none()
         {
             p.push(format!("linux.rootfsPropagation: unknown value {prop:?}"));
         }
