@@ -1,14 +1,14 @@
 //! `hull exec`: a new process in a running container. hull clones it straight into the
 //! container's cgroup (CLONE_INTO_CGROUP) and pid namespace (set on the parent for its children
-//! just before the clone); the child (process::exec_in) joins the init's other namespaces
+//! just before the clone); the child (process::joiner) joins the init's other namespaces
 //! through the init's pidfd in one setns(2) call, which also gives it the container's root and
 //! cwd, gets the same process treatment as the init (process::apply) and calls execve.
 
 use super::{Container, Status, fault};
 use crate::logging::debug;
-use crate::process::exec_in::{self, ChildArgs};
+use crate::process::joiner::{self, ChildArgs};
 use crate::process::sync::{self, Msg};
-use crate::process::{stdio, tty};
+use crate::process::{foreground, stdio};
 use crate::sys;
 use anyhow::{Context, Result, bail};
 use nix::fcntl::{OFlag, open};
@@ -157,7 +157,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
             )),
         ),
         (true, None) => {
-            let (ours, theirs) = tty::console_pair()?;
+            let (ours, theirs) = foreground::console_pair()?;
             (Some(ours), Some(theirs))
         }
         _ => (None, None),
@@ -176,7 +176,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     let sigset = if o.detach {
         None
     } else {
-        Some(tty::block_signals()?)
+        Some(foreground::block_signals()?)
     };
     debug!("exec: cloning the process");
     fault::point("exec", "clone")?;
@@ -233,7 +233,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
                 session_keyring: container.state.session_keyring(),
                 trampoline: trampoline.as_ref(),
             };
-            exec_in::run(args, child_sync)
+            joiner::run(args, child_sync)
         }
         sys::Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
@@ -295,12 +295,12 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
         return Ok(0);
     };
     let master = match &console_ours {
-        Some(ours) => Some(tty::recv_master(ours)?),
+        Some(ours) => Some(foreground::recv_master(ours)?),
         None => None,
     };
     // The container may be paused, killed or deleted while this process runs.
     drop(container);
-    tty::wait(pid, set, master, pipes)
+    foreground::wait(pid, set, master, pipes)
 }
 
 /// runc's --cgroup in its cgroup v2 form: a path below the container's cgroup, which must exist.

@@ -80,7 +80,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     nix::sys::stat::umask(Mode::empty());
     // The host's /proc and hull's own binary, captured before any namespace or rootfs can
     // change what those paths mean.
-    let mut guard = a.security.enter(&a.hook_state)?;
+    let mut sec = a.security.enter(&a.hook_state)?;
 
     // 1. Namespaces: the parent writes the id maps, then we join those given by path.
     let sources = sync.expect_with_fds(Msg::Go)?;
@@ -92,9 +92,9 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     if a.ns.time_offsets
         && let Some(offsets) = linux.and_then(|l| l.time_offsets().as_ref())
     {
-        namespaces::write_time_offsets(guard.host_proc(), offsets)?;
+        namespaces::write_time_offsets(sec.host_proc(), offsets)?;
     }
-    let hook_state = guard.init_state()?;
+    let hook_state = sec.init_state()?;
     if a.ns.user {
         user::become_ns_root()?;
     }
@@ -187,7 +187,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     //      sets), umask and the checked working directory: shared with `exec`.
     debug!("init: process: scheduling, rlimits, capabilities, user, cwd, args");
     super::sched::linux(linux)?;
-    let prepared = apply::prepare(process, &guard, a.preserve_fds, a.trampoline, &a.stdio)?;
+    let prepared = apply::prepare(process, &sec, a.preserve_fds, a.trampoline, &a.stdio)?;
 
     // 8. Tell `create` we are ready, and live on without it only once it has recorded the
     //    container: if it dies before, PDEATHSIG kills us (or, for an init that forked and so

@@ -59,7 +59,7 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     }
     // The host's /proc and hull's own binary, captured before the namespaces change what
     // those paths mean.
-    let guard = a.security.enter(a.state)?;
+    let sec = a.security.enter(a.state)?;
 
     // All the init's namespaces at once. Joining the mount namespace also sets our root and
     // cwd to the namespace's root, which is the container's rootfs (after pivot_root, and
@@ -84,7 +84,7 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     // Without a mount namespace of its own the container is only chrooted: take the init's
     // root, not the host's `/`.
     if !a.ns_flags.contains(CloneFlags::CLONE_NEWNS) {
-        enter_init_root(&guard, a.init_pid, a.pidfd)?;
+        enter_init_root(&sec, a.init_pid, a.pidfd)?;
     }
     // The container's session keyring, not the caller's (runc's setns init does the same).
     if let Some(name) = &a.session_keyring {
@@ -92,7 +92,7 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     }
 
     if let Some(sock) = a.console {
-        let root = super::exec::open_root()?;
+        let root = super::execve::open_root()?;
         let size = crate::spec::console_size(a.process)?;
         let (master, peer) = console::open_pty(root.as_fd(), size)?;
         console::send_master(sock, &master)?;
@@ -103,7 +103,7 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     }
 
     super::sched::linux(a.linux)?;
-    let prepared = apply::prepare(a.process, &guard, a.preserve_fds, a.trampoline, &a.stdio)?;
+    let prepared = apply::prepare(a.process, &sec, a.preserve_fds, a.trampoline, &a.stdio)?;
     // execCPUAffinity's final list, now that the process is in the container's cgroup.
     if let Some(list) = a.affinity.and_then(|x| x.cpu_affinity_final().as_deref()) {
         super::sched::cpu_affinity(list, "process.execCPUAffinity.final")?;
@@ -125,9 +125,9 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
 
 /// chroot into the init's root (/proc/<pid>/root of the host's procfs), then `/` in it. The
 /// pidfd tells that the pid was still the init's once the directory was open.
-fn enter_init_root(guard: &crate::security::Guard, pid: i32, pidfd: &OwnedFd) -> Result<()> {
+fn enter_init_root(sec: &crate::security::Steps, pid: i32, pidfd: &OwnedFd) -> Result<()> {
     let root = nix::fcntl::openat(
-        guard.host_proc(),
+        sec.host_proc(),
         format!("{pid}/root").as_str(),
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
         Mode::empty(),
