@@ -21,11 +21,9 @@ pub struct Args {
 }
 
 pub fn run(root: &Path, a: Args, systemd: bool, rootless: bool) -> Result<i32> {
-    // runc's rule: a console socket is only for a detached terminal; in the foreground hull
-    // allocates the pty itself (through `relay`) and relays its own stdio.
-    if !a.detach && a.create.console_socket.is_some() {
-        anyhow::bail!("cannot use console socket if hull will not detach or allocate tty");
-    }
+    // In the foreground hull allocates the pty itself (through `relay`) and relays its own
+    // stdio; create checks process.terminal against a console socket.
+    foreground::check_console_socket(a.detach, None, a.create.console_socket.is_some())?;
     let relay = if a.detach {
         None
     } else {

@@ -34,18 +34,6 @@ pub struct Options<'a> {
     pub ignore_paused: bool,
 }
 
-/// Namespaces joined through the init's pidfd, by their /proc/<pid>/ns name. pid is set apart:
-/// it applies to children only, so the parent sets it before the clone.
-const NAMESPACES: [(&str, i32); 7] = [
-    ("user", libc::CLONE_NEWUSER),
-    ("mnt", libc::CLONE_NEWNS),
-    ("net", libc::CLONE_NEWNET),
-    ("ipc", libc::CLONE_NEWIPC),
-    ("uts", libc::CLONE_NEWUTS),
-    ("cgroup", libc::CLONE_NEWCGROUP),
-    ("time", libc::CLONE_NEWTIME),
-];
-
 /// Whether the init's namespace `name` differs from ours (setns into one's own user namespace
 /// is an error, and joining an identical namespace is pointless).
 fn differs(pid: i32, name: &str) -> Result<bool> {
@@ -70,14 +58,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
         _ => {}
     }
     let terminal = o.process.terminal().unwrap_or(false);
-    // runc's rules: a detached terminal goes to a console socket; a console socket is only
-    // for a detached terminal (in the foreground hull relays the terminal itself).
-    if o.detach && terminal && o.console_socket.is_none() {
-        bail!("cannot allocate tty if hull will detach without setting console socket");
-    }
-    if o.console_socket.is_some() && (!o.detach || !terminal) {
-        bail!("cannot use console socket if hull will not detach or allocate tty");
-    }
+    foreground::check_console_socket(o.detach, Some(terminal), o.console_socket.is_some())?;
     // Before anything is touched: this may re-execute hull (CVE-2019-5736).
     let trampoline = crate::security::exe_view::for_exec(
         &o.spec,
@@ -106,9 +87,14 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
         .context("container not running")?;
     let plan = || -> Result<(CloneFlags, bool)> {
         let mut flags = CloneFlags::empty();
-        for (name, flag) in NAMESPACES {
-            if differs(init_pid, name)? {
-                flags |= CloneFlags::from_bits_retain(flag);
+        // Namespaces joined through the init's pidfd. pid is set apart: it applies to
+        // children only, so the parent sets it before the clone.
+        for ns in crate::spec::NAMESPACE_TYPES
+            .iter()
+            .filter(|ns| ns.flag != libc::CLONE_NEWPID)
+        {
+            if differs(init_pid, ns.proc)? {
+                flags |= CloneFlags::from_bits_retain(ns.flag);
             }
         }
         Ok((flags, differs(init_pid, "pid")?))

@@ -14,6 +14,47 @@ use oci_spec::runtime::Process;
 use std::ffi::CString;
 use std::os::fd::RawFd;
 
+/// The first step of the init and of every exec'd process, right after the clone: die with the
+/// hull that cloned it while half-built, and stay out of the container's reach (ptrace,
+/// /proc/<pid>/fd, /proc/<pid>/exe → the host's hull binary: CVE-2019-5736) until execve.
+/// With `late_dumpable` the caller turns non-dumpable itself, later (`undumpable`).
+pub fn begin(late_dumpable: bool) -> Result<()> {
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .context("prctl(PR_SET_PDEATHSIG)")?;
+    if !late_dumpable {
+        undumpable()?;
+    }
+    Ok(())
+}
+
+/// Out of reach of the container's ptrace and of /proc/<pid> (see `begin`).
+pub fn undumpable() -> Result<()> {
+    nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")
+}
+
+/// Once the parent may go: the process no longer dies with it.
+pub fn outlive_parent() -> Result<()> {
+    nix::sys::prctl::set_pdeathsig(None).context("prctl(PR_SET_PDEATHSIG)")
+}
+
+/// Runs a cloned child's `steps`, which end in execve. On an error it tells the parent why over
+/// `sync` or, once the parent has returned, on stderr as `hull WHO: …`, and exits 1.
+pub fn run_child(
+    who: &str,
+    sync: &super::sync::Sync,
+    steps: impl FnOnce() -> Result<std::convert::Infallible>,
+) -> ! {
+    let err = match steps() {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let msg = format!("{err:#}");
+    if sync.send(&super::sync::Msg::Error(msg.clone())).is_err() {
+        eprintln!("hull {who}: {msg}");
+    }
+    crate::sys::exit_now(1)
+}
+
 /// A process whose identity is set and that only has to lock itself down and exec.
 pub struct Prepared<'a> {
     program: CString,

@@ -49,16 +49,7 @@ pub struct InitArgs<'a> {
 /// Runs in the cloned child and never returns: it execs the user's process or exits non-zero
 /// after telling `create` why.
 pub fn run(args: InitArgs, sync: Sync) -> ! {
-    let err = match init(&args, &sync) {
-        Ok(never) => match never {},
-        Err(e) => e,
-    };
-    let msg = format!("{err:#}");
-    if sync.send(&Msg::Error(msg.clone())).is_err() {
-        // After `create` has returned, stderr is the only place left to say it.
-        eprintln!("hull init: {msg}");
-    }
-    crate::sys::exit_now(1)
+    apply::run_child("init", &sync, || init(&args, &sync))
 }
 
 fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
@@ -66,16 +57,11 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     let process = spec.process().as_ref().context("process: missing")?;
     let linux = spec.linux().as_ref();
 
-    // Die with `create` while half-built, and stay out of reach of the container (ptrace,
-    // /proc/<pid>/fd, /proc/<pid>/exe → the host's hull binary: CVE-2019-5736) until execve.
-    crate::sys::set_pdeathsig(libc::SIGKILL).context("prctl(PR_SET_PDEATHSIG)")?;
     // An unprivileged parent writes our id maps through /proc/<pid>, which a non-dumpable
     // process's files deny it: non-dumpable only once they are written (the caller's own uid
     // is all that could reach us meanwhile).
     let late_dumpable = a.ns.new_user && a.unprivileged;
-    if !late_dumpable {
-        nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")?;
-    }
+    apply::begin(late_dumpable)?;
     // Nodes and directories hull creates get exactly the modes it asks for.
     nix::sys::stat::umask(Mode::empty());
     // The host's /proc and hull's own binary, captured before any namespace or rootfs can
@@ -86,7 +72,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     let sources = sync.expect_with_fds(Msg::Go)?;
     debug!("init: namespaces, keyring, sysctls");
     if late_dumpable {
-        nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")?;
+        apply::undumpable()?;
     }
     a.ns.join(sync)?;
     if a.ns.time_offsets
@@ -195,7 +181,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     debug!("init: ready, waiting for start");
     sync.send(&Msg::Ready)?;
     sync.expect(Msg::Created)?;
-    crate::sys::set_pdeathsig(0).context("prctl(PR_SET_PDEATHSIG)")?;
+    apply::outlive_parent()?;
     // A create killed right after recording the container is no reason to fail it.
     let _ = sync.send(&Msg::Detached);
     let fifo = openat(

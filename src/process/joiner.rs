@@ -36,22 +36,11 @@ pub struct ChildArgs<'a> {
 /// The cloned child: never returns. It execs the process, or exits 1 after telling the parent
 /// why.
 pub fn run(a: ChildArgs, sync: Sync) -> ! {
-    let err = match child_steps(&a, &sync) {
-        Ok(never) => match never {},
-        Err(e) => e,
-    };
-    let msg = format!("{err:#}");
-    if sync.send(&Msg::Error(msg.clone())).is_err() {
-        eprintln!("hull exec: {msg}");
-    }
-    sys::exit_now(1)
+    apply::run_child("exec", &sync, || child_steps(&a, &sync))
 }
 
 fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
-    // Die with the parent while half-built, and stay out of the container's reach (ptrace,
-    // /proc/<pid>/exe → the host's hull binary: CVE-2019-5736) until execve.
-    sys::set_pdeathsig(libc::SIGKILL).context("prctl(PR_SET_PDEATHSIG)")?;
-    nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")?;
+    apply::begin(false)?;
     // execCPUAffinity's initial list, for the setup (the exec'd process only: the spec leaves
     // the init out).
     if let Some(list) = a.affinity.and_then(|x| x.initial().as_deref()) {
@@ -110,7 +99,7 @@ fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     }
     sync.send(&Msg::Ready)?;
     sync.expect(Msg::Go)?;
-    sys::set_pdeathsig(0).context("prctl(PR_SET_PDEATHSIG)")?;
+    apply::outlive_parent()?;
     super::stdio::install(&a.stdio)?;
     // The sync socket stays until execve: its EOF tells the parent that execve succeeded.
     prepared.exec(

@@ -9,7 +9,7 @@ mod validate;
 mod version;
 
 pub use default::default_spec;
-pub use validate::NAMESPACES;
+pub use validate::{NAMESPACE_TYPES, NAMESPACES};
 pub use version::concern as version_concern;
 
 /// The runtime-spec version hull implements, said by `--version`, `features` and `state`
