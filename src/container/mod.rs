@@ -1,5 +1,6 @@
 //! A container as the runtime sees it between commands: its state dir, lock and derived status.
 
+pub mod events;
 pub mod exec;
 pub mod fault;
 pub mod id;
@@ -7,6 +8,7 @@ mod lock;
 pub mod recover;
 pub mod rootless;
 pub mod state;
+mod update;
 
 pub use state::{State, Status};
 
