@@ -200,7 +200,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
             r => r.context("returning to our own pid namespace")?,
         }
     }
-    let (pid, _child_pidfd) = match forked.context("clone3 of the exec'd process")? {
+    let pid = match forked.context("clone3 of the exec'd process")? {
         sys::Forked::Child => {
             drop(parent_sync);
             let args = ChildArgs {
@@ -221,7 +221,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
             };
             joiner::run(args, child_sync)
         }
-        sys::Forked::Parent { pid, pidfd } => (pid, pidfd),
+        sys::Forked::Parent { pid, .. } => pid,
     };
     drop(child_sync);
     drop(console_theirs);
