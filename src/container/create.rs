@@ -256,6 +256,7 @@ pub fn create(o: &Options) -> Result<Created> {
     let open_binds = crate::rootfs::sources::open_binds(
         ns.user,
         ns.clone_flags.contains(nix::sched::CloneFlags::CLONE_NEWNS),
+        super::rootless::unprivileged(),
     );
     debug!("create: cloning the init ({:?})", ns.clone_flags);
     fault::point("create", "clone")?;

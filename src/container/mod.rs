@@ -19,6 +19,8 @@ use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
+/// The state root when neither `--root` nor rootless says otherwise (container::rootless).
+pub const DEFAULT_ROOT: &str = "/run/hull";
 pub const STATE_FILE: &str = "state.json";
 pub const FIFO: &str = "exec.fifo";
 /// Made exclusively by the create that owns the state dir (`NewDir::take`).

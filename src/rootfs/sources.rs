@@ -26,10 +26,11 @@ pub enum Source {
 }
 
 /// Whether `create` opens the bind sources for the init (`open_binds`): the init is cloned
-/// into a new user namespace and a new mount namespace, and the caller is the host's root
-/// (runc's rule; a rootless caller reaches no more than the container's root does).
-pub fn open_binds(user_ns: bool, new_mount_ns: bool) -> bool {
-    user_ns && new_mount_ns && !crate::container::rootless::unprivileged()
+/// into a new user namespace and a new mount namespace, and the caller is the host's root, not
+/// `unprivileged` (runc's rule; a rootless caller reaches no more than the container's root
+/// does).
+pub fn open_binds(user_ns: bool, new_mount_ns: bool, unprivileged: bool) -> bool {
+    user_ns && new_mount_ns && !unprivileged
 }
 
 fn is_bind(m: &Mount) -> bool {
