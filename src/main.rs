@@ -3,6 +3,22 @@
 //! The process entry point is `sys::entry::main`: it skips Rust's runtime set-up (a stack guard
 //! found by reading /proc/self/maps, a signal stack, checks of fds 0-2), which is a measurable
 //! part of a short command like `hull state`.
+//!
+//! The modules, each calling only those listed below it:
+//! - `cli`: runc's command line; parses the flags, calls one operation, prints its result.
+//! - `container`: the operations (create, start, exec, kill, delete, update, events, recovery)
+//!   on a container's locked state dir; `check`: `hull check` and the gate `create` runs first.
+//! - `process`: what runs in a cloned process: the init (`init`), the process of `hull exec`
+//!   (`joiner`), their shared last steps (`apply`, `execve`); the foreground wait (`foreground`).
+//! - One runtime-spec section each: `rootfs`, `security`, `cgroups`, `resctrl`, `netdev`,
+//!   `sysctl`, `hooks`, `notify`.
+//! - `spec`: config.json's loading, checks and default, with `mount_options` (the option table).
+//! - `sys`: the only `unsafe`, syscalls nix lacks; `logging`, `time`, `unix_path`: utilities.
+//!
+//! Dependencies that must never exist: any module but `main` on `cli`; `process` on
+//! `container`; `spec` on `rootfs`, `security`, `process`, `cgroups`, `container` or `cli`;
+//! `sys` on any module of hull (its entry point calls `run`, nothing more); `cgroups` starting
+//! a process; `rootfs` changing a cgroup.
 #![cfg_attr(not(test), no_main)]
 
 mod cgroups;
@@ -13,6 +29,7 @@ mod container;
 mod fuzz;
 mod hooks;
 mod logging;
+mod mount_options;
 mod netdev;
 mod notify;
 mod process;

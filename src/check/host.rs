@@ -385,7 +385,8 @@ fn rlimits(i: &Input, out: &mut Vec<Finding>) {
     };
     let mut privileged = None;
     for (n, rl) in rls.iter().enumerate() {
-        let Ok((_, hard)) = nix::sys::resource::getrlimit(crate::process::exec::resource(rl.typ()))
+        let Ok((_, hard)) =
+            nix::sys::resource::getrlimit(crate::process::execve::resource(rl.typ()))
         else {
             continue;
         };

@@ -177,7 +177,7 @@ fn lookup(view: &View, path: &Path) -> Program {
     }
 }
 
-/// process.args[0] as execvp will look it up in the container (process::exec::find_program),
+/// process.args[0] as execvp will look it up in the container (process::execve::find_program),
 /// and the interpreter the kernel will need to run it.
 fn program(view: &View, p: &oci_spec::runtime::Process, out: &mut Vec<Finding>) {
     let Some(arg0) = p.args().as_ref().and_then(|a| a.first()) else {
@@ -189,7 +189,7 @@ fn program(view: &View, p: &oci_spec::runtime::Process, out: &mut Vec<Finding>) 
         .iter()
         .flatten()
         .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or(crate::process::exec::DEFAULT_PATH);
+        .unwrap_or(crate::process::execve::DEFAULT_PATH);
     let candidates: Vec<PathBuf> = if arg0.contains('/') {
         vec![cwd.join(arg0)]
     } else {

@@ -45,12 +45,12 @@ pub fn check(text: &str) -> (Option<Spec>, Vec<Finding>) {
 }
 
 /// A bind mount takes no filesystem data: an option that is neither a mount flag nor a
-/// propagation (rootfs::options) is dropped there. For other types it goes to the filesystem,
+/// propagation (mount_options) is dropped there. For other types it goes to the filesystem,
 /// which judges it.
 fn mount_options(spec: &Spec, out: &mut Vec<Finding>) {
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         let opts = m.options().clone().unwrap_or_default();
-        let parsed = crate::rootfs::options::parse(&opts);
+        let parsed = crate::mount_options::parse(&opts);
         let bind = m.typ().as_deref() == Some("bind")
             || parsed.flags.contains(nix::mount::MsFlags::MS_BIND);
         if !bind {

@@ -1,10 +1,11 @@
 //! `events`: resource statistics, once (`--stats`) or every `--interval` until the container
-//! stops, plus OOM kills as they happen. The output is runc's: one JSON object per line.
+//! stops, plus OOM kills as they happen (container::events). The output is runc's: one JSON
+//! object per line.
 
-use crate::container::{Container, Status};
+use crate::container::events::Event;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -59,88 +60,16 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
 
 const MAX_INTERVAL: Duration = Duration::from_secs(366 * 24 * 3600);
 
-/// runc's types.Event: its field order is the key order of each line.
-#[derive(serde::Serialize)]
-struct Event<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    data: Option<crate::cgroups::stats::Stats>,
-}
-
-impl<'a> Event<'a> {
-    fn oom(id: &'a str) -> Self {
-        Event {
-            kind: "oom",
-            id,
-            data: None,
-        }
-    }
-}
-
 /// One event per line. False when the reader went away: the stream then ends quietly.
-fn print(e: Event) -> Result<bool> {
-    super::print(&(serde_json::to_string(&e).context("encoding an event")? + "\n"))
+fn print(e: &Event) -> Result<bool> {
+    super::print(&(serde_json::to_string(e).context("encoding an event")? + "\n"))
 }
 
 pub fn run(root: &Path, a: Args) -> Result<i32> {
     let interval = parse_duration(&a.interval)?;
-    // No lock: events runs for as long as the container does, and must not block delete.
-    let state = Container::peek(root, &a.id)?;
-    let dir = root.join(&a.id);
-    if state.status(&dir) == Status::Stopped {
-        bail!("container with id {} is not running", a.id);
-    }
-    let cg = state.owned_cgroup()?;
-    let missing = cg.stats_missing();
-    if !missing.is_empty() {
-        crate::logging::warn(&format!(
-            "events: no {} statistics: the controller is not enabled for the container's cgroup {}",
-            missing.join(", "),
-            cg.dir.display()
-        ));
-    }
-    let stats = |cg: &crate::cgroups::Cgroup| Event {
-        kind: "stats",
-        id: &a.id,
-        data: Some(cg.stats()),
-    };
-    if a.stats {
-        print(stats(&cg))?;
-        return Ok(0);
-    }
-    // OOM kills are polled from memory.events; a short tick keeps them timely without the
-    // cost of a stats read.
-    let tick = Duration::from_millis(100).min(interval);
-    let mut ooms = crate::cgroups::stats::oom_kills(&cg.dir);
-    let mut next = Instant::now();
-    loop {
-        let n = crate::cgroups::stats::oom_kills(&cg.dir);
-        if n > ooms {
-            if !print(Event::oom(&a.id))? {
-                return Ok(0);
-            }
-            ooms = n;
-        }
-        if Instant::now() >= next {
-            if !print(stats(&cg))? {
-                return Ok(0);
-            }
-            next += interval;
-        }
-        std::thread::sleep(tick);
-        let alive = Container::peek(root, &a.id)
-            .map(|s| s.status(&dir) != Status::Stopped)
-            .unwrap_or(false);
-        if !alive {
-            // A last look: the kill that stopped the container may have been an OOM kill.
-            if crate::cgroups::stats::oom_kills(&cg.dir) > ooms {
-                print(Event::oom(&a.id))?;
-            }
-            return Ok(0);
-        }
-    }
+    let every = (!a.stats).then_some(interval);
+    crate::container::events::watch(root, &a.id, every, print)?;
+    Ok(0)
 }
 
 #[cfg(test)]

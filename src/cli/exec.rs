@@ -2,7 +2,7 @@
 //! conmon pass; the other process flags are then ignored, as with runc) or from the container's
 //! own process with the command and the flags applied over it.
 
-use crate::process::exec_in;
+use crate::container::exec;
 use anyhow::{Context, Result, bail};
 use oci_spec::runtime::{Capability, LinuxCapabilities, Process};
 use std::collections::HashSet;
@@ -82,9 +82,9 @@ pub fn run(root: &Path, a: Args) -> Result<i32> {
     if a.cgroup.len() > 1 {
         bail!("--cgroup: given more than once; with cgroup v2 a single path applies");
     }
-    exec_in::exec(
+    exec::exec(
         container,
-        exec_in::Options {
+        exec::Options {
             spec,
             process,
             detach: a.detach,
@@ -122,7 +122,7 @@ fn check(p: &Process) -> Result<()> {
     if !p.cwd().is_absolute() {
         bail!("process.cwd: must be absolute, got {}", p.cwd().display());
     }
-    crate::process::console::size(p)?;
+    crate::spec::console_size(p)?;
     Ok(())
 }
 

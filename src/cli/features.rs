@@ -90,9 +90,9 @@ fn host_has(path: &str, want: Option<&str>) -> bool {
     }
 }
 
-/// The mount option keywords, from the table the mounts are made with (src/rootfs/options.rs).
+/// The mount option keywords, from the table the mounts are made with (src/mount_options.rs).
 fn mount_options() -> Vec<&'static str> {
-    let mut v: Vec<&str> = crate::rootfs::options::OPTIONS
+    let mut v: Vec<&str> = crate::mount_options::OPTIONS
         .iter()
         .map(|(k, _)| *k)
         .collect();
@@ -188,7 +188,7 @@ mod tests {
                 .collect()
         };
         for o in listed(&f["mountOptions"]) {
-            assert!(crate::rootfs::options::effect(&o).is_some(), "{o}");
+            assert!(crate::mount_options::effect(&o).is_some(), "{o}");
         }
         assert_eq!(f["mountOptions"].as_array().unwrap().len(), 62);
         let modes = listed(&f["linux"]["memoryPolicy"]["modes"]);

@@ -21,8 +21,6 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-pub const DEFAULT_ROOT: &str = "/run/hull";
-
 use crate::container::rootless::Flag as Rootless;
 
 /// `--root`, or the default for a caller that is `rootless` or not.
@@ -270,6 +268,7 @@ pub fn print(text: &str) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::container::DEFAULT_ROOT;
 
     fn fast(args: &[&str]) -> Option<(String, String)> {
         let v: Vec<std::ffi::OsString> = std::iter::once("hull")

@@ -2,7 +2,7 @@
 //! its exit status back (128+N for signal N), then delete it unless --keep. With
 //! process.terminal and no --console-socket, hull relays the pty to its own stdio.
 
-use crate::process::{stdio, tty};
+use crate::process::{foreground, stdio};
 use anyhow::Result;
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -21,15 +21,13 @@ pub struct Args {
 }
 
 pub fn run(root: &Path, a: Args, systemd: bool, rootless: bool) -> Result<i32> {
-    // runc's rule: a console socket is only for a detached terminal; in the foreground hull
-    // allocates the pty itself (through `relay`) and relays its own stdio.
-    if !a.detach && a.create.console_socket.is_some() {
-        anyhow::bail!("cannot use console socket if hull will not detach or allocate tty");
-    }
+    // In the foreground hull allocates the pty itself (through `relay`) and relays its own
+    // stdio; create checks process.terminal against a console socket.
+    foreground::check_console_socket(a.detach, None, a.create.console_socket.is_some())?;
     let relay = if a.detach {
         None
     } else {
-        Some(tty::console_pair()?)
+        Some(foreground::console_pair()?)
     };
     // Without a terminal, pipes rather than the caller's own files (process::stdio).
     let (theirs, pipes) = match a.detach {
@@ -53,7 +51,7 @@ pub fn run(root: &Path, a: Args, systemd: bool, rootless: bool) -> Result<i32> {
     let set = if a.detach {
         None
     } else {
-        Some(tty::block_signals()?)
+        Some(foreground::block_signals()?)
     };
     if let Err(e) = created.container.start() {
         let _ = created.container.delete(true);
@@ -63,14 +61,14 @@ pub fn run(root: &Path, a: Args, systemd: bool, rootless: bool) -> Result<i32> {
         return Ok(0);
     };
     let master = match (&relay, created.terminal) {
-        (Some((ours, _)), true) => Some(tty::recv_master(ours)?),
+        (Some((ours, _)), true) => Some(foreground::recv_master(ours)?),
         _ => None,
     };
     drop(relay);
     let pid = created.pid;
     // Release the lock while the container runs, so that kill and state work meanwhile.
     drop(created.container);
-    let code = tty::wait(pid, set, master, pipes)?;
+    let code = foreground::wait(pid, set, master, pipes)?;
     if !a.keep {
         match crate::container::Container::load(root, &a.create.id) {
             Ok(c) => c.delete(true)?,

@@ -1,8 +1,8 @@
 //! `update`: change the resource limits of a live container, runc's way: `-r FILE` (a JSON
-//! LinuxResources, `-` for stdin) and/or flags, merged over the limits it has now. The new
-//! limits are saved in state.json's config, so later commands see them.
+//! LinuxResources, `-` for stdin) and/or flags, which container::update merges over the limits
+//! it has now.
 
-use crate::container::{Container, Status};
+use crate::container::Container;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -94,18 +94,6 @@ pub fn parse_bytes(flag: &str, s: &str) -> Result<i64> {
     Ok(v as i64)
 }
 
-/// Merges `new` into `base`: objects key by key, anything else replaced.
-fn merge(base: &mut Value, new: Value) {
-    match (base, new) {
-        (Value::Object(b), Value::Object(n)) => {
-            for (k, v) in n {
-                merge(b.entry(k).or_insert(Value::Null), v);
-            }
-        }
-        (b, n) => *b = n,
-    }
-}
-
 fn read_resources(p: &Path) -> Result<Value> {
     let text = if p == Path::new("-") {
         std::io::read_to_string(std::io::stdin()).context("-r -: reading stdin")?
@@ -195,47 +183,11 @@ fn flags(a: &Args) -> Result<Value> {
 
 pub fn run(root: &Path, a: Args) -> Result<i32> {
     let mut c = Container::load(root, &a.id)?;
-    if c.status() == Status::Stopped {
-        bail!("container not running");
-    }
-    let mut merged = c
-        .state
-        .config
-        .pointer("/linux/resources")
-        .cloned()
-        .filter(Value::is_object)
-        .unwrap_or_else(|| json!({}));
-    if let Some(p) = &a.resources {
-        let mut new = read_resources(p)?;
-        // The device filter is fixed at create, as in runc.
-        if let Some(o) = new.as_object_mut() {
-            o.remove("devices");
-        }
-        merge(&mut merged, new);
-    }
-    merge(&mut merged, flags(&a)?);
-    let res: oci_spec::runtime::LinuxResources =
-        serde_path_to_error::deserialize(merged.clone())
-            .map_err(|e| anyhow::anyhow!("linux.resources.{}: {}", e.path(), e.inner()))?;
-    let cg = c.cgroup()?;
-    match &c.state.systemd_unit {
-        // systemd owns the slices above the unit: it enables what a new property needs, and
-        // re-applies the properties on daemon-reload, so they are set before the files.
-        Some(unit) => {
-            cg.check(Some(&res))?;
-            crate::cgroups::systemd::update(unit, c.state.systemd_manager(), &res)?;
-            cg.check_leaf(Some(&res))?;
-        }
-        None => cg.prepare_update(&res)?,
-    }
-    cg.update(&res)?;
-    // Save what is now in force, so that a later update merges over it.
-    let cfg = &mut c.state.config;
-    if !cfg.is_object() {
-        *cfg = json!({});
-    }
-    merge(cfg, json!({"linux": {"resources": merged}}));
-    c.state.write(&c.dir)?;
+    // The changes are read once the container is known to run.
+    c.update(|| {
+        let file = a.resources.as_deref().map(read_resources).transpose()?;
+        Ok((file, flags(&a)?))
+    })?;
     Ok(0)
 }
 
@@ -253,15 +205,5 @@ mod tests {
         assert_eq!(parse_bytes("memory", "-1").unwrap(), -1);
         assert!(parse_bytes("memory", "ten").is_err());
         assert!(parse_bytes("memory", "5x").is_err());
-    }
-
-    #[test]
-    fn merge_keeps_unrelated_limits() {
-        let mut base = json!({"memory": {"limit": 1, "swap": 2}, "pids": {"limit": 3}});
-        merge(&mut base, json!({"memory": {"limit": 5}}));
-        assert_eq!(
-            base,
-            json!({"memory": {"limit": 5, "swap": 2}, "pids": {"limit": 3}})
-        );
     }
 }

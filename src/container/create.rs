@@ -256,6 +256,7 @@ pub fn create(o: &Options) -> Result<Created> {
     let open_binds = crate::rootfs::sources::open_binds(
         ns.user,
         ns.clone_flags.contains(nix::sched::CloneFlags::CLONE_NEWNS),
+        super::rootless::unprivileged(),
     );
     debug!("create: cloning the init ({:?})", ns.clone_flags);
     fault::point("create", "clone")?;
@@ -281,6 +282,7 @@ pub fn create(o: &Options) -> Result<Created> {
                 bundle,
                 ns: &ns,
                 state_dir: &state_dir,
+                fifo: FIFO,
                 console_socket: console.as_ref(),
                 cgroup_dir: visible_cgroup,
                 no_pivot: o.no_pivot,
@@ -289,6 +291,7 @@ pub fn create(o: &Options) -> Result<Created> {
                 hook_state: state.public(super::Status::Created),
                 security: &security,
                 rootless: o.rootless,
+                unprivileged: super::rootless::unprivileged(),
                 trampoline: trampoline.as_ref(),
                 stdio: o.stdio,
                 open_binds,
@@ -326,7 +329,7 @@ pub fn create(o: &Options) -> Result<Created> {
     if ns.new_user
         && let Some(l) = linux
     {
-        user::write_id_maps(pid, l)?;
+        user::write_id_maps(pid, l, super::rootless::unprivileged())?;
     }
     if let Some(adj) = process.oom_score_adj() {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())

@@ -205,6 +205,17 @@ impl Container {
             }
         }
         fault::point("delete", "poststop hooks")?;
+        self.after_stop()?;
+        fault::point("delete", "state dir")?;
+        std::fs::remove_dir_all(&self.dir)
+            .with_context(|| format!("removing {}", self.dir.display()))
+    }
+}
+
+impl Container {
+    /// The last steps of a delete once the processes are gone: the resctrl group, then the
+    /// poststop hooks (whose failures are warnings).
+    fn after_stop(&self) -> Result<()> {
         let spec = self.spec()?;
         remove_resctrl(&spec, &self.state.id);
         let st = self.state.public(Status::Stopped);
@@ -213,13 +224,9 @@ impl Container {
             spec.hooks().as_ref().and_then(|h| h.poststop().as_ref()),
             &st,
         );
-        fault::point("delete", "state dir")?;
-        std::fs::remove_dir_all(&self.dir)
-            .with_context(|| format!("removing {}", self.dir.display()))
+        Ok(())
     }
-}
 
-impl Container {
     /// `kill --all` of a rootless container without a cgroup, or of one in a shared cgroup:
     /// every process in the container's own pid namespace (which the kernel empties once the
     /// init dies, too).
@@ -263,14 +270,7 @@ impl Container {
             let _ = crate::sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
             wait_exit(&fd, self.state.pid, Duration::from_secs(10))?;
         }
-        let spec = self.spec()?;
-        remove_resctrl(&spec, &self.state.id);
-        let st = self.state.public(Status::Stopped);
-        hooks::run_all_warn(
-            "poststop",
-            spec.hooks().as_ref().and_then(|h| h.poststop().as_ref()),
-            &st,
-        );
+        self.after_stop()?;
         std::fs::remove_dir_all(&self.dir)
             .with_context(|| format!("removing {}", self.dir.display()))
     }

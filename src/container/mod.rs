@@ -1,11 +1,14 @@
 //! A container as the runtime sees it between commands: its state dir, lock and derived status.
 
+pub mod events;
+pub mod exec;
 pub mod fault;
 pub mod id;
 mod lock;
 pub mod recover;
 pub mod rootless;
 pub mod state;
+mod update;
 
 pub use state::{State, Status};
 
@@ -16,6 +19,8 @@ use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
+/// The state root when neither `--root` nor rootless says otherwise (container::rootless).
+pub const DEFAULT_ROOT: &str = "/run/hull";
 pub const STATE_FILE: &str = "state.json";
 pub const FIFO: &str = "exec.fifo";
 /// Made exclusively by the create that owns the state dir (`NewDir::take`).

@@ -62,7 +62,22 @@ pub fn record_cgroup(
     Ok(origin)
 }
 
-fn recorded_cgroup(state_dir: &Path) -> Option<(Cgroup, Origin)> {
+/// What the record says.
+struct Record {
+    /// None when the path is not one create could have made: then the cgroup is not ours.
+    cgroup: Option<Cgroup>,
+    origin: Origin,
+    /// The systemd unit that owns the cgroup, and whose manager runs it.
+    unit: Option<(String, crate::cgroups::systemd::Manager)>,
+}
+
+impl Record {
+    fn cgroup(self) -> Option<(Cgroup, Origin)> {
+        Some((self.cgroup?, self.origin))
+    }
+}
+
+fn read_record(state_dir: &Path) -> Option<Record> {
     let text = std::fs::read_to_string(state_dir.join(RECORD)).ok()?;
     let mut lines = text.lines();
     let dir = PathBuf::from(lines.next()?);
@@ -72,30 +87,44 @@ fn recorded_cgroup(state_dir: &Path) -> Option<(Cgroup, Origin)> {
         "shared" => Origin::Shared,
         _ => return None,
     };
-    // systemd's unit goes first: stopping it kills what is in it and removes its cgroup.
-    if let Some(unit) = lines
+    let unit = lines
         .next()
         .filter(|u| crate::cgroups::systemd::unit::is_unit_name(u))
-    {
-        use crate::cgroups::systemd::Manager;
-        let manager = match lines.next().and_then(|l| l.parse().ok()) {
-            Some(uid) => Manager::User(uid),
-            None => Manager::System,
-        };
-        let _ = crate::cgroups::systemd::stop(unit, manager);
-    }
+        .map(|unit| {
+            use crate::cgroups::systemd::Manager;
+            let manager = match lines.next().and_then(|l| l.parse().ok()) {
+                Some(uid) => Manager::User(uid),
+                None => Manager::System,
+            };
+            (unit.to_string(), manager)
+        });
     // Only what create could have made: a clean path below the cgroup2 mount's root, checked
     // as state.json's record is (Cgroup::recorded). A record that says otherwise is not ours.
-    let root = crate::cgroups::mountpoint().ok()?;
-    let path = Path::new("/").join(dir.strip_prefix(&root).ok()?);
-    Some((Cgroup::recorded(&path, &dir).ok()?, origin))
+    let cgroup = crate::cgroups::mountpoint().ok().and_then(|root| {
+        let path = Path::new("/").join(dir.strip_prefix(&root).ok()?);
+        Cgroup::recorded(&path, &dir).ok()
+    });
+    Some(Record {
+        cgroup,
+        origin,
+        unit,
+    })
+}
+
+/// systemd's unit goes first: stopping it kills what is in it and removes its cgroup.
+fn stop_unit(record: Option<&Record>) {
+    if let Some((unit, manager)) = record.and_then(|r| r.unit.as_ref()) {
+        let _ = crate::cgroups::systemd::stop(unit, *manager);
+    }
 }
 
 /// A dir without state.json (the caller holds its lock): create died before it cloned the init
 /// or just after. Removes the cgroup create made (its init, if any, dies with create: it is
 /// killed so that the cgroup can go), then the dir. A cgroup create did not make is left alone.
 pub fn remove_incomplete(dir: &Path) -> Result<()> {
-    if let Some((cg, Origin::Made)) = recorded_cgroup(dir) {
+    let record = read_record(dir);
+    stop_unit(record.as_ref());
+    if let Some((cg, Origin::Made)) = record.and_then(Record::cgroup) {
         cg.remove()?;
     }
     remove_dir(dir)
@@ -106,7 +135,9 @@ pub fn remove_incomplete(dir: &Path) -> Result<()> {
 /// then the dir. Without a record the processes cannot be found: fail and keep the dir.
 pub fn remove_unreadable(dir: &Path, cause: &anyhow::Error) -> Result<()> {
     let id = dir.file_name().unwrap_or_default().to_string_lossy();
-    match recorded_cgroup(dir) {
+    let record = read_record(dir);
+    stop_unit(record.as_ref());
+    match record.and_then(Record::cgroup) {
         Some((cg, Origin::Made)) => cg.remove()?,
         Some((cg, Origin::Joined)) => {
             cg.kill_all()?;

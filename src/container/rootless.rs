@@ -41,7 +41,7 @@ pub fn unprivileged() -> bool {
 /// rootless caller (as runc uses `$XDG_RUNTIME_DIR/runc`).
 pub fn default_root(rootless: bool) -> Result<PathBuf> {
     if !rootless {
-        return Ok(PathBuf::from(crate::cli::DEFAULT_ROOT));
+        return Ok(PathBuf::from(super::DEFAULT_ROOT));
     }
     match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         Some(dir) => Ok(PathBuf::from(dir).join("hull")),
@@ -49,7 +49,7 @@ pub fn default_root(rootless: bool) -> Result<PathBuf> {
             "rootless: $XDG_RUNTIME_DIR is not set, so hull has no state root of yours: set it (systemd's pam_systemd does) or pass --root DIR"
         ),
         // Root of a user namespace without XDG_RUNTIME_DIR: /run/hull is as good as any.
-        None => Ok(PathBuf::from(crate::cli::DEFAULT_ROOT)),
+        None => Ok(PathBuf::from(super::DEFAULT_ROOT)),
     }
 }
 

@@ -5,7 +5,7 @@
 //! `prepare` does everything that needs privileges (rlimits, capabilities, user, umask, cwd) and
 //! `Prepared::exec` takes the last locks (no_new_privs, seccomp, fd hygiene) and calls execve.
 
-use super::{exec, user};
+use super::{execve, user};
 use crate::security;
 use crate::security::trampoline::Trampoline;
 use anyhow::{Context, Result};
@@ -14,13 +14,54 @@ use oci_spec::runtime::Process;
 use std::ffi::CString;
 use std::os::fd::RawFd;
 
+/// The first step of the init and of every exec'd process, right after the clone: die with the
+/// hull that cloned it while half-built, and stay out of the container's reach (ptrace,
+/// /proc/<pid>/fd, /proc/<pid>/exe → the host's hull binary: CVE-2019-5736) until execve.
+/// With `late_dumpable` the caller turns non-dumpable itself, later (`undumpable`).
+pub fn begin(late_dumpable: bool) -> Result<()> {
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .context("prctl(PR_SET_PDEATHSIG)")?;
+    if !late_dumpable {
+        undumpable()?;
+    }
+    Ok(())
+}
+
+/// Out of reach of the container's ptrace and of /proc/<pid> (see `begin`).
+pub fn undumpable() -> Result<()> {
+    nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")
+}
+
+/// Once the parent may go: the process no longer dies with it.
+pub fn outlive_parent() -> Result<()> {
+    nix::sys::prctl::set_pdeathsig(None).context("prctl(PR_SET_PDEATHSIG)")
+}
+
+/// Runs a cloned child's `steps`, which end in execve. On an error it tells the parent why over
+/// `sync` or, once the parent has returned, on stderr as `hull WHO: …`, and exits 1.
+pub fn run_child(
+    who: &str,
+    sync: &super::sync::Sync,
+    steps: impl FnOnce() -> Result<std::convert::Infallible>,
+) -> ! {
+    let err = match steps() {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let msg = format!("{err:#}");
+    if sync.send(&super::sync::Msg::Error(msg.clone())).is_err() {
+        eprintln!("hull {who}: {msg}");
+    }
+    crate::sys::exit_now(1)
+}
+
 /// A process whose identity is set and that only has to lock itself down and exec.
 pub struct Prepared<'a> {
     program: CString,
     argv: Vec<CString>,
     envp: Vec<CString>,
     nnp: bool,
-    guard: &'a security::Guard<'a>,
+    sec: &'a security::Steps<'a>,
     /// The last execve goes through it when given (security::exe_view).
     trampoline: Option<&'a Trampoline>,
     /// The highest fd open at `prepare`, for closing them one by one where close_range will be
@@ -33,7 +74,7 @@ pub struct Prepared<'a> {
 /// pipes that will replace 0, 1, 2 (process::stdio), given to the user with the rest.
 pub fn prepare<'a>(
     process: &Process,
-    guard: &'a security::Guard<'a>,
+    sec: &'a security::Steps<'a>,
     preserve_fds: u32,
     trampoline: Option<&'a Trampoline>,
     stdio: &[Option<std::os::fd::BorrowedFd>; 3],
@@ -41,7 +82,7 @@ pub fn prepare<'a>(
     // Inherited fds are closed at execve; hull's own are opened close-on-exec. Done here too
     // because a seccomp filter loaded just below may forbid close_range later.
     crate::sys::cloexec_from(3 + preserve_fds).context("marking inherited fds close-on-exec")?;
-    exec::set_rlimits(process.rlimits().as_deref().unwrap_or(&[]))?;
+    execve::set_rlimits(process.rlimits().as_deref().unwrap_or(&[]))?;
     // Before the user switch: a real-time policy or class needs CAP_SYS_NICE / CAP_SYS_ADMIN.
     if let Some(p) = process.io_priority() {
         super::sched::io_priority(p)?;
@@ -52,27 +93,27 @@ pub fn prepare<'a>(
     // The working directory is entered and checked before any seccomp filter can hide getcwd
     // from us: a cwd that resolves outside the root (a leaked fd, CVE-2024-21626) is refused.
     // It is entered as root, as runc first tries, and the user switch keeps it.
-    exec::enter_cwd(process.cwd())?;
+    execve::enter_cwd(process.cwd())?;
     // Everything that reads the image with openat2 comes before a filter loaded early can
     // refuse openat2 (the conformance suite's profile does, with an ERRNO default). The program
     // is looked up again as the user below; only a different answer is checked again.
-    let checked = exec::find_program(process).ok();
+    let checked = execve::find_program(process).ok();
     if let Some(p) = &checked {
         // The hull binary is named as such first (CVE-2019-5736), not as a magic link.
-        guard.check_exec(p)?;
-        exec::check_in_root(p)?;
+        sec.check_exec(p)?;
+        execve::check_in_root(p)?;
     }
     // HOME comes from the image's /etc/passwd, read with openat2 too.
-    let envp = exec::cstrings(&with_home(process)?, "process.env")?;
-    let fd_ceiling = if guard.may_refuse_close_range() || !crate::sys::has_close_range() {
-        Some(exec::highest_fd(guard.host_proc())?)
+    let envp = execve::cstrings(&with_home(process)?, "process.env")?;
+    let fd_ceiling = if sec.may_refuse_close_range() || !crate::sys::has_close_range() {
+        Some(execve::highest_fd(sec.host_proc())?)
     } else {
         None
     };
     let nnp = process.no_new_privileges().unwrap_or(false);
     // LSM exec labels, and seccomp without no_new_privs (loading a filter then needs
     // CAP_SYS_ADMIN, which the user switch may take away): runc's order.
-    guard.lock_early(nnp)?;
+    sec.lock_early(nnp)?;
     if let Some(caps) = process.capabilities() {
         security::capabilities::apply_bounding(caps)?;
     }
@@ -88,19 +129,19 @@ pub fn prepare<'a>(
     let umask = process.user().umask().unwrap_or(0o022);
     nix::sys::stat::umask(Mode::from_bits_truncate(umask));
 
-    let program = exec::find_program(process)?;
+    let program = execve::find_program(process)?;
     // Refused here so that `create` reports it (CVE-2019-5736), and checked again before execve:
     // the answer found as the user, if it differs from the one checked above.
     if checked.as_ref() != Some(&program) {
-        guard.check_exec(&program)?;
-        exec::check_in_root(&program)?;
+        sec.check_exec(&program)?;
+        execve::check_in_root(&program)?;
     }
     Ok(Prepared {
         program,
-        argv: exec::cstrings(process.args().as_deref().unwrap_or(&[]), "process.args")?,
+        argv: execve::cstrings(process.args().as_deref().unwrap_or(&[]), "process.args")?,
         envp,
         nnp,
-        guard,
+        sec,
         trampoline,
         fd_ceiling,
     })
@@ -126,11 +167,11 @@ impl Prepared<'_> {
         let via = match self.trampoline {
             Some(t) => Some((t, Trampoline::argv(keep, &self.program, &self.argv)?)),
             None => {
-                self.guard.check_exec(&self.program)?;
+                self.sec.check_exec(&self.program)?;
                 None
             }
         };
-        exec::reset_signals()?;
+        execve::reset_signals()?;
         // Again, now that the fifo and hooks are done, unless a filter loaded early (without
         // no_new_privs) may already forbid close_range; every fd hull opened since `prepare`
         // is close-on-exec by construction.
@@ -142,11 +183,11 @@ impl Prepared<'_> {
             nix::sys::prctl::set_no_new_privs()
                 .context("process.noNewPrivileges: prctl(PR_SET_NO_NEW_PRIVS)")?;
         }
-        self.guard.lock_late(self.nnp)?;
+        self.sec.lock_late(self.nnp)?;
         locked()?;
         let first = 3 + preserve_fds as RawFd;
         let Some((t, argv)) = via else {
-            exec::close_fds(first, keep, self.fd_ceiling);
+            execve::close_fds(first, keep, self.fd_ceiling);
             let Err(e) = nix::unistd::execve(&self.program, &self.argv, &self.envp);
             report(&anyhow::anyhow!(
                 "process.args[0]: exec {:?}: {e}",
@@ -156,7 +197,7 @@ impl Prepared<'_> {
         };
         let mut kept = keep.to_vec();
         kept.push(std::os::fd::AsRawFd::as_raw_fd(t));
-        exec::close_fds(first, &kept, self.fd_ceiling);
+        execve::close_fds(first, &kept, self.fd_ceiling);
         let e = t.exec(keep, &argv, &self.envp);
         report(&e.context(format!("process.args[0]: exec {:?}", self.program)));
         crate::sys::exit_now(1)
@@ -175,7 +216,7 @@ fn with_home(process: &Process) -> Result<Vec<String>> {
         return Ok(env);
     }
     let uid = process.user().uid().to_string();
-    let root = exec::open_root()?;
+    let root = execve::open_root()?;
     let passwd = crate::rootfs::resolve::read_regular(
         std::os::fd::AsFd::as_fd(&root),
         std::path::Path::new("/etc/passwd"),

@@ -11,23 +11,6 @@ use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
-/// process.consoleSize as a tty's (rows, columns): the kernel's winsize holds 16 bits each, so
-/// a larger value is refused rather than truncated.
-pub fn size(p: &oci_spec::runtime::Process) -> Result<Option<(u16, u16)>> {
-    let Some(b) = p.console_size() else {
-        return Ok(None);
-    };
-    let field = |name: &str, v: u64| {
-        u16::try_from(v).map_err(|_| {
-            anyhow::anyhow!("process.consoleSize.{name}: {v} is above the largest size, 65535")
-        })
-    };
-    Ok(Some((
-        field("height", b.height())?,
-        field("width", b.width())?,
-    )))
-}
-
 /// Before pivot_root: returns the pty peer, already bound onto /dev/console.
 pub fn setup(root: BorrowedFd, socket: &OwnedFd, size: Option<(u16, u16)>) -> Result<OwnedFd> {
     let (master, peer) = open_pty(root, size)?;

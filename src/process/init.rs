@@ -21,6 +21,8 @@ pub struct InitArgs<'a> {
     pub ns: &'a Plan,
     /// O_PATH fd of the state dir: the fifo is opened through it after pivot_root.
     pub state_dir: &'a OwnedFd,
+    /// The exec fifo's name in the state dir, which `start` opens to let the init execve.
+    pub fifo: &'a str,
     pub console_socket: Option<&'a OwnedFd>,
     pub cgroup_dir: PathBuf,
     pub no_pivot: bool,
@@ -34,6 +36,8 @@ pub struct InitArgs<'a> {
     pub security: &'a security::Prepared,
     /// hull runs rootless (container::rootless): the kernel refuses what needs the host's root.
     pub rootless: bool,
+    /// The caller is unprivileged on the host (not root even of the initial user namespace).
+    pub unprivileged: bool,
     /// The exec trampoline, when the last execve goes through it (security::exe_view).
     pub trampoline: Option<&'a security::trampoline::Trampoline>,
     /// Pipes for 0, 1, 2 from a foreground `run` (process::stdio).
@@ -45,16 +49,7 @@ pub struct InitArgs<'a> {
 /// Runs in the cloned child and never returns: it execs the user's process or exits non-zero
 /// after telling `create` why.
 pub fn run(args: InitArgs, sync: Sync) -> ! {
-    let err = match init(&args, &sync) {
-        Ok(never) => match never {},
-        Err(e) => e,
-    };
-    let msg = format!("{err:#}");
-    if sync.send(&Msg::Error(msg.clone())).is_err() {
-        // After `create` has returned, stderr is the only place left to say it.
-        eprintln!("hull init: {msg}");
-    }
-    crate::sys::exit_now(1)
+    apply::run_child("init", &sync, || init(&args, &sync))
 }
 
 fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
@@ -62,35 +57,30 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     let process = spec.process().as_ref().context("process: missing")?;
     let linux = spec.linux().as_ref();
 
-    // Die with `create` while half-built, and stay out of reach of the container (ptrace,
-    // /proc/<pid>/fd, /proc/<pid>/exe → the host's hull binary: CVE-2019-5736) until execve.
-    crate::sys::set_pdeathsig(libc::SIGKILL).context("prctl(PR_SET_PDEATHSIG)")?;
     // An unprivileged parent writes our id maps through /proc/<pid>, which a non-dumpable
     // process's files deny it: non-dumpable only once they are written (the caller's own uid
     // is all that could reach us meanwhile).
-    let late_dumpable = a.ns.new_user && crate::container::rootless::unprivileged();
-    if !late_dumpable {
-        nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")?;
-    }
+    let late_dumpable = a.ns.new_user && a.unprivileged;
+    apply::begin(late_dumpable)?;
     // Nodes and directories hull creates get exactly the modes it asks for.
     nix::sys::stat::umask(Mode::empty());
     // The host's /proc and hull's own binary, captured before any namespace or rootfs can
     // change what those paths mean.
-    let mut guard = a.security.enter(&a.hook_state)?;
+    let mut sec = a.security.enter(&a.hook_state)?;
 
     // 1. Namespaces: the parent writes the id maps, then we join those given by path.
     let sources = sync.expect_with_fds(Msg::Go)?;
     debug!("init: namespaces, keyring, sysctls");
     if late_dumpable {
-        nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")?;
+        apply::undumpable()?;
     }
     a.ns.join(sync)?;
     if a.ns.time_offsets
         && let Some(offsets) = linux.and_then(|l| l.time_offsets().as_ref())
     {
-        namespaces::write_time_offsets(guard.host_proc(), offsets)?;
+        namespaces::write_time_offsets(sec.host_proc(), offsets)?;
     }
-    let hook_state = guard.init_state()?;
+    let hook_state = sec.init_state()?;
     if a.ns.user {
         user::become_ns_root()?;
     }
@@ -123,9 +113,11 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
         a.console_socket,
         &rootfs,
     ) {
-        (true, Some(sock), Some(r)) => {
-            Some(console::setup(r.fd.as_fd(), sock, console::size(process)?)?)
-        }
+        (true, Some(sock), Some(r)) => Some(console::setup(
+            r.fd.as_fd(),
+            sock,
+            crate::spec::console_size(process)?,
+        )?),
         (true, Some(_), None) => {
             bail!("process.terminal: needs a mount namespace for /dev/console")
         }
@@ -181,7 +173,7 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     //      sets), umask and the checked working directory: shared with `exec`.
     debug!("init: process: scheduling, rlimits, capabilities, user, cwd, args");
     super::sched::linux(linux)?;
-    let prepared = apply::prepare(process, &guard, a.preserve_fds, a.trampoline, &a.stdio)?;
+    let prepared = apply::prepare(process, &sec, a.preserve_fds, a.trampoline, &a.stdio)?;
 
     // 8. Tell `create` we are ready, and live on without it only once it has recorded the
     //    container: if it dies before, PDEATHSIG kills us (or, for an init that forked and so
@@ -189,12 +181,12 @@ fn init(a: &InitArgs, sync: &Sync) -> Result<std::convert::Infallible> {
     debug!("init: ready, waiting for start");
     sync.send(&Msg::Ready)?;
     sync.expect(Msg::Created)?;
-    crate::sys::set_pdeathsig(0).context("prctl(PR_SET_PDEATHSIG)")?;
+    apply::outlive_parent()?;
     // A create killed right after recording the container is no reason to fail it.
     let _ = sync.send(&Msg::Detached);
     let fifo = openat(
         a.state_dir.as_fd(),
-        crate::container::FIFO,
+        a.fifo,
         OFlag::O_WRONLY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )

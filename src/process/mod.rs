@@ -3,12 +3,12 @@
 
 pub mod apply;
 pub mod console;
-pub mod exec;
-pub mod exec_in;
+pub mod execve;
+pub mod foreground;
 pub mod init;
+pub mod joiner;
 pub mod namespaces;
 pub mod sched;
 pub mod stdio;
 pub mod sync;
-pub mod tty;
 pub mod user;

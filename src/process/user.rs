@@ -6,8 +6,9 @@ use oci_spec::runtime::{Linux, LinuxIdMapping, User};
 use std::os::fd::{AsFd, BorrowedFd};
 
 /// Parent side: writes uid_map and gid_map of the freshly cloned init.
-pub fn write_id_maps(pid: Pid, linux: &Linux) -> Result<()> {
-    if crate::container::rootless::unprivileged() {
+/// An `unprivileged` caller (container::rootless) maps through the setuid helpers.
+pub fn write_id_maps(pid: Pid, linux: &Linux, unprivileged: bool) -> Result<()> {
+    if unprivileged {
         return write_id_maps_unprivileged(pid, linux);
     }
     let fmt = |maps: &Option<Vec<LinuxIdMapping>>| -> String {

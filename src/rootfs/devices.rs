@@ -63,7 +63,7 @@ pub fn create(rootfs: &Rootfs, spec: &Spec) -> Result<()> {
             gid: 0,
         })
         .collect();
-    for (i, d) in configured.iter().enumerate() {
+    for d in &configured {
         let kind = match d.typ() {
             LinuxDeviceType::B => SFlag::S_IFBLK,
             LinuxDeviceType::P => SFlag::S_IFIFO,
@@ -78,7 +78,6 @@ pub fn create(rootfs: &Rootfs, spec: &Spec) -> Result<()> {
             uid: d.uid().unwrap_or(0),
             gid: d.gid().unwrap_or(0),
         });
-        let _ = i;
     }
     for (i, n) in nodes.iter().enumerate() {
         make_node(rootfs, n).with_context(|| {

@@ -8,7 +8,6 @@ mod copyup;
 mod devices;
 pub mod idmap;
 mod mount;
-pub mod options;
 mod paths;
 mod pivot;
 pub mod resolve;
@@ -19,8 +18,6 @@ use nix::mount::{MsFlags, mount};
 use oci_spec::runtime::Spec;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
-
-pub use options::propagation as propagation_flags;
 
 /// What the rootfs phases need to know beyond the spec.
 pub struct Rootfs {
@@ -127,7 +124,7 @@ pub fn enter(spec: &Spec, rootfs: &Rootfs, no_pivot: bool) -> Result<()> {
             .context("root.readonly: remounting / read-only")?;
     }
     if let Some(prop) = linux.and_then(|l| l.rootfs_propagation().as_deref()) {
-        let flags = propagation_flags(prop)
+        let flags = crate::mount_options::propagation(prop)
             .with_context(|| format!("linux.rootfsPropagation: unknown value {prop:?}"))?;
         mount(None::<&str>, "/", None::<&str>, flags, None::<&str>)
             .with_context(|| format!("linux.rootfsPropagation: applying {prop:?} to /"))?;

@@ -2,9 +2,9 @@
 //! bind mount ignores at first and the propagation options.
 
 use super::Rootfs;
-use super::options;
 use super::resolve;
 use super::sources::Source;
+use crate::mount_options as options;
 use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;

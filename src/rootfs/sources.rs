@@ -4,7 +4,8 @@
 //! the init is the container's root, which may not reach a source under a host directory only
 //! the host's root may search; through an fd opened beforehand no path is searched again.
 
-use super::{idmap, options};
+use super::idmap;
+use crate::mount_options as options;
 use crate::process::sync::{self, Msg};
 use anyhow::{Context, Result, bail};
 use nix::fcntl::OFlag;
@@ -25,10 +26,11 @@ pub enum Source {
 }
 
 /// Whether `create` opens the bind sources for the init (`open_binds`): the init is cloned
-/// into a new user namespace and a new mount namespace, and the caller is the host's root
-/// (runc's rule; a rootless caller reaches no more than the container's root does).
-pub fn open_binds(user_ns: bool, new_mount_ns: bool) -> bool {
-    user_ns && new_mount_ns && !crate::container::rootless::unprivileged()
+/// into a new user namespace and a new mount namespace, and the caller is the host's root, not
+/// `unprivileged` (runc's rule; a rootless caller reaches no more than the container's root
+/// does).
+pub fn open_binds(user_ns: bool, new_mount_ns: bool, unprivileged: bool) -> bool {
+    user_ns && new_mount_ns && !unprivileged
 }
 
 fn is_bind(m: &Mount) -> bool {

@@ -45,8 +45,8 @@ impl Prepared {
     /// Called by the init (or an exec'd process) before it enters the container's mount
     /// namespace or rootfs: captures the host's view (HostView). `state` is the container's
     /// state JSON, for a seccomp listener.
-    pub fn enter(&self, state: &Value) -> Result<Guard<'_>> {
-        Ok(Guard {
+    pub fn enter(&self, state: &Value) -> Result<Steps<'_>> {
+        Ok(Steps {
             prepared: self,
             host: HostView::capture()?,
             state: state.clone(),
@@ -54,14 +54,15 @@ impl Prepared {
     }
 }
 
-/// The security steps of one process on its way to execve, in the order the init calls them.
-pub struct Guard<'a> {
+/// The security steps of one process on its way to execve, in the order the init calls them
+/// (not a drop guard: nothing is undone when it goes).
+pub struct Steps<'a> {
     prepared: &'a Prepared,
     host: HostView,
     state: Value,
 }
 
-impl Guard<'_> {
+impl Steps<'_> {
     /// In the init, once it is the container's init for good (after the fork into a new pid
     /// namespace, if process::namespaces makes one): the state hooks and a seccomp listener
     /// get, with this process's pid as the host sees it.

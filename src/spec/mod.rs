@@ -9,7 +9,7 @@ mod validate;
 mod version;
 
 pub use default::default_spec;
-pub use validate::NAMESPACES;
+pub use validate::{NAMESPACE_TYPES, NAMESPACES};
 pub use version::concern as version_concern;
 
 /// The runtime-spec version hull implements, said by `--version`, `features` and `state`
@@ -20,6 +20,23 @@ use anyhow::{Context, Result, bail};
 use oci_spec::runtime::Spec;
 use serde_json::Value;
 use std::path::Path;
+
+/// process.consoleSize as a tty's (rows, columns): the kernel's winsize holds 16 bits each, so
+/// a larger value is refused rather than truncated.
+pub fn console_size(p: &oci_spec::runtime::Process) -> anyhow::Result<Option<(u16, u16)>> {
+    let Some(b) = p.console_size() else {
+        return Ok(None);
+    };
+    let field = |name: &str, v: u64| {
+        u16::try_from(v).map_err(|_| {
+            anyhow::anyhow!("process.consoleSize.{name}: {v} is above the largest size, 65535")
+        })
+    };
+    Ok(Some((
+        field("height", b.height())?,
+        field("width", b.width())?,
+    )))
+}
 
 /// Reads and validates `<bundle>/config.json` for create/run.
 pub fn load(bundle: &Path) -> Result<(Spec, Value)> {

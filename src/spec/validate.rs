@@ -4,10 +4,42 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use serde_json::Value;
 use std::collections::HashSet;
 
-/// linux.namespaces types hull creates or joins (`features` lists these).
-pub const NAMESPACES: [&str; 8] = [
-    "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time",
-];
+/// A namespace type hull creates or joins: its name in linux.namespaces, its name under
+/// /proc/<pid>/ns, and its clone(2) flag.
+pub struct NamespaceType {
+    pub config: &'static str,
+    pub proc: &'static str,
+    pub flag: i32,
+}
+
+/// The one list of namespace types: validation accepts these, `features` lists them and `exec`
+/// joins them.
+pub const NAMESPACE_TYPES: [NamespaceType; 8] = {
+    const fn t(config: &'static str, proc: &'static str, flag: i32) -> NamespaceType {
+        NamespaceType { config, proc, flag }
+    }
+    [
+        t("pid", "pid", libc::CLONE_NEWPID),
+        t("network", "net", libc::CLONE_NEWNET),
+        t("mount", "mnt", libc::CLONE_NEWNS),
+        t("ipc", "ipc", libc::CLONE_NEWIPC),
+        t("uts", "uts", libc::CLONE_NEWUTS),
+        t("user", "user", libc::CLONE_NEWUSER),
+        t("cgroup", "cgroup", libc::CLONE_NEWCGROUP),
+        t("time", "time", libc::CLONE_NEWTIME),
+    ]
+};
+
+/// linux.namespaces types hull creates or joins, by their config names.
+pub const NAMESPACES: [&str; 8] = {
+    let mut names = [""; 8];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = NAMESPACE_TYPES[i].config;
+        i += 1;
+    }
+    names
+};
 
 /// Checks and normalisation on the raw JSON, before typing. Returns the problems found.
 /// Warnings (what the spec says to ignore) go to `warnings`.
@@ -145,7 +177,8 @@ fn drop_unknown_capabilities(v: &mut Value, warnings: &mut Vec<String>) {
         if let Some(list) = list.as_array_mut() {
             list.retain(|c| {
                 let name = c.as_str().unwrap_or_default();
-                let known = crate::security::capabilities::parse(name).is_some();
+                // The caps crate's table, which security::capabilities applies.
+                let known = name.parse::<caps::Capability>().is_ok();
                 if !known {
                     warnings.push(format!(
                         "process.capabilities.{set}: ignoring unknown capability {name:?}"
@@ -212,7 +245,7 @@ pub fn typed(spec: &Spec) -> Vec<String> {
                     ));
                 }
             }
-            if let Err(e) = crate::process::console::size(proc) {
+            if let Err(e) = super::console_size(proc) {
                 p.push(e.to_string());
             }
             if let Some(env) = proc.env() {
@@ -318,7 +351,7 @@ pub fn typed(spec: &Spec) -> Vec<String> {
             ));
         }
         if let Some(prop) = l.rootfs_propagation()
-            && crate::rootfs::propagation_flags(prop).is_none()
+            && crate::mount_options::propagation(prop).is_none()
         {
             p.push(format!("linux.rootfsPropagation: unknown value {prop:?}"));
         }

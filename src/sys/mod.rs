@@ -145,13 +145,6 @@ pub fn setdomainname(name: &str) -> nix::Result<()> {
     Errno::result(ret).map(drop)
 }
 
-/// `prctl(PR_SET_PDEATHSIG)`, so a half-built init dies with the runtime that builds it.
-pub fn set_pdeathsig(sig: i32) -> nix::Result<()> {
-    // SAFETY: plain prctl with integer arguments.
-    let ret = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) };
-    Errno::result(ret).map(drop)
-}
-
 /// `ioctl(TIOCSCTTY)`: make a terminal the controlling one of this session.
 pub fn set_controlling_tty(fd: BorrowedFd) -> nix::Result<()> {
     // SAFETY: TIOCSCTTY takes an int argument (0: do not steal).

@@ -58,6 +58,19 @@ pub fn recv_master(ours: &OwnedFd) -> Result<OwnedFd> {
         .context("receiving the pty master: the container process sent none")
 }
 
+/// runc's rules for --console-socket: a detached terminal goes to a console socket, and a
+/// console socket is only for a detached terminal (in the foreground hull relays the terminal
+/// itself). `terminal` is None before config.json is read.
+pub fn check_console_socket(detach: bool, terminal: Option<bool>, socket: bool) -> Result<()> {
+    if detach && terminal == Some(true) && !socket {
+        bail!("cannot allocate tty if hull will detach without setting console socket");
+    }
+    if socket && (!detach || terminal == Some(false)) {
+        bail!("cannot use console socket if hull will not detach or allocate tty");
+    }
+    Ok(())
+}
+
 /// Waits for `pid` (a child of this process) and returns its exit code, relaying signals; with
 /// `master`, relays stdin to the pty and the pty to stdout until the process exits.
 /// With `pipes`, relays the container's stdio pipes (process::stdio) the same way.

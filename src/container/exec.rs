@@ -1,13 +1,14 @@
-//! `exec`: a new process in a running container. hull clones it straight into the container's
-//! cgroup (CLONE_INTO_CGROUP) and pid namespace (set on the parent for its children just
-//! before the clone), and the child joins the init's other namespaces through the init's pidfd
-//! in one setns(2) call, which also gives it the container's root and cwd. Then it gets the same
-//! process treatment as the init (process::apply) and calls execve.
+//! `hull exec`: a new process in a running container. hull clones it straight into the
+//! container's cgroup (CLONE_INTO_CGROUP) and pid namespace (set on the parent for its children
+//! just before the clone); the child (process::joiner) joins the init's other namespaces
+//! through the init's pidfd in one setns(2) call, which also gives it the container's root and
+//! cwd, gets the same process treatment as the init (process::apply) and calls execve.
 
-use super::sync::{self, Msg, Sync};
-use super::{apply, console, tty};
-use crate::container::{Container, Status, fault};
+use super::{Container, Status, fault};
 use crate::logging::debug;
+use crate::process::joiner::{self, ChildArgs};
+use crate::process::sync::{self, Msg};
+use crate::process::{foreground, stdio};
 use crate::sys;
 use anyhow::{Context, Result, bail};
 use nix::fcntl::{OFlag, open};
@@ -15,7 +16,7 @@ use nix::sched::{CloneFlags, setns};
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
 use oci_spec::runtime::Process;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -32,18 +33,6 @@ pub struct Options<'a> {
     pub sub_cgroup: Option<&'a str>,
     pub ignore_paused: bool,
 }
-
-/// Namespaces joined through the init's pidfd, by their /proc/<pid>/ns name. pid is set apart:
-/// it applies to children only, so the parent sets it before the clone.
-const NAMESPACES: [(&str, i32); 7] = [
-    ("user", libc::CLONE_NEWUSER),
-    ("mnt", libc::CLONE_NEWNS),
-    ("net", libc::CLONE_NEWNET),
-    ("ipc", libc::CLONE_NEWIPC),
-    ("uts", libc::CLONE_NEWUTS),
-    ("cgroup", libc::CLONE_NEWCGROUP),
-    ("time", libc::CLONE_NEWTIME),
-];
 
 /// Whether the init's namespace `name` differs from ours (setns into one's own user namespace
 /// is an error, and joining an identical namespace is pointless).
@@ -69,14 +58,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
         _ => {}
     }
     let terminal = o.process.terminal().unwrap_or(false);
-    // runc's rules: a detached terminal goes to a console socket; a console socket is only
-    // for a detached terminal (in the foreground hull relays the terminal itself).
-    if o.detach && terminal && o.console_socket.is_none() {
-        bail!("cannot allocate tty if hull will detach without setting console socket");
-    }
-    if o.console_socket.is_some() && (!o.detach || !terminal) {
-        bail!("cannot use console socket if hull will not detach or allocate tty");
-    }
+    foreground::check_console_socket(o.detach, Some(terminal), o.console_socket.is_some())?;
     // Before anything is touched: this may re-execute hull (CVE-2019-5736).
     let trampoline = crate::security::exe_view::for_exec(
         &o.spec,
@@ -105,9 +87,14 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
         .context("container not running")?;
     let plan = || -> Result<(CloneFlags, bool)> {
         let mut flags = CloneFlags::empty();
-        for (name, flag) in NAMESPACES {
-            if differs(init_pid, name)? {
-                flags |= CloneFlags::from_bits_retain(flag);
+        // Namespaces joined through the init's pidfd. pid is set apart: it applies to
+        // children only, so the parent sets it before the clone.
+        for ns in crate::spec::NAMESPACE_TYPES
+            .iter()
+            .filter(|ns| ns.flag != libc::CLONE_NEWPID)
+        {
+            if differs(init_pid, ns.proc)? {
+                flags |= CloneFlags::from_bits_retain(ns.flag);
             }
         }
         Ok((flags, differs(init_pid, "pid")?))
@@ -156,7 +143,7 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
             )),
         ),
         (true, None) => {
-            let (ours, theirs) = tty::console_pair()?;
+            let (ours, theirs) = foreground::console_pair()?;
             (Some(ours), Some(theirs))
         }
         _ => (None, None),
@@ -168,14 +155,14 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     let (stdio_theirs, pipes) = if o.detach || terminal {
         ([None, None, None], None)
     } else {
-        let p = super::stdio::plan()?;
+        let p = stdio::plan()?;
         (p.container, Some(p.relay).filter(|r| !r.is_empty()))
     };
 
     let sigset = if o.detach {
         None
     } else {
-        Some(tty::block_signals()?)
+        Some(foreground::block_signals()?)
     };
     debug!("exec: cloning the process");
     fault::point("exec", "clone")?;
@@ -209,11 +196,11 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
         // refuses the way back; this process clones nothing more, so that is harmless.
         match setns(own_pid_ns.as_fd(), CloneFlags::CLONE_NEWPID) {
             Err(nix::errno::Errno::EPERM)
-                if crate::container::rootless::detect(crate::container::rootless::Flag::Auto) => {}
+                if super::rootless::detect(super::rootless::Flag::Auto) => {}
             r => r.context("returning to our own pid namespace")?,
         }
     }
-    let (pid, _child_pidfd) = match forked.context("clone3 of the exec'd process")? {
+    let pid = match forked.context("clone3 of the exec'd process")? {
         sys::Forked::Child => {
             drop(parent_sync);
             let args = ChildArgs {
@@ -232,9 +219,9 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
                 session_keyring: container.state.session_keyring(),
                 trampoline: trampoline.as_ref(),
             };
-            child(args, child_sync)
+            joiner::run(args, child_sync)
         }
-        sys::Forked::Parent { pid, pidfd } => (pid, pidfd),
+        sys::Forked::Parent { pid, .. } => pid,
     };
     drop(child_sync);
     drop(console_theirs);
@@ -287,19 +274,19 @@ pub fn exec(container: Container, o: Options) -> Result<i32> {
     fault::point("exec", "pid file")?;
     if let Some(p) = o.pid_file {
         debug!("exec: pid file {}", p.display());
-        crate::container::create::write_pid_file(p, pid)?;
+        super::create::write_pid_file(p, pid)?;
     }
     std::mem::forget(guard);
     let Some(set) = sigset else {
         return Ok(0);
     };
     let master = match &console_ours {
-        Some(ours) => Some(tty::recv_master(ours)?),
+        Some(ours) => Some(foreground::recv_master(ours)?),
         None => None,
     };
     // The container may be paused, killed or deleted while this process runs.
     drop(container);
-    tty::wait(pid, set, master, pipes)
+    foreground::wait(pid, set, master, pipes)
 }
 
 /// runc's --cgroup in its cgroup v2 form: a path below the container's cgroup, which must exist.
@@ -338,130 +325,4 @@ impl Drop for ChildGuard {
             let _ = nix::sys::wait::waitpid(pid, None);
         }
     }
-}
-
-struct ChildArgs<'a> {
-    process: &'a Process,
-    security: &'a crate::security::Prepared,
-    state: &'a serde_json::Value,
-    pidfd: &'a OwnedFd,
-    init_pid: i32,
-    ns_flags: CloneFlags,
-    /// Join the pid namespace here (after the user namespace) and fork into it.
-    fork_in_child: bool,
-    /// The container's linux section (personality, memory policy).
-    linux: Option<&'a oci_spec::runtime::Linux>,
-    affinity: Option<&'a oci_spec::runtime::ExecCPUAffinity>,
-    console: Option<&'a OwnedFd>,
-    /// Pipes for 0, 1, 2 from a foreground exec (process::stdio).
-    stdio: [Option<std::os::fd::BorrowedFd<'a>>; 3],
-    preserve_fds: u32,
-    session_keyring: Option<String>,
-    trampoline: Option<&'a crate::security::trampoline::Trampoline>,
-}
-
-/// The cloned child: never returns. It execs the process, or exits 1 after telling the parent
-/// why.
-fn child(a: ChildArgs, sync: Sync) -> ! {
-    let err = match child_steps(&a, &sync) {
-        Ok(never) => match never {},
-        Err(e) => e,
-    };
-    let msg = format!("{err:#}");
-    if sync.send(&Msg::Error(msg.clone())).is_err() {
-        eprintln!("hull exec: {msg}");
-    }
-    sys::exit_now(1)
-}
-
-fn child_steps(a: &ChildArgs, sync: &Sync) -> Result<std::convert::Infallible> {
-    // Die with the parent while half-built, and stay out of the container's reach (ptrace,
-    // /proc/<pid>/exe → the host's hull binary: CVE-2019-5736) until execve.
-    sys::set_pdeathsig(libc::SIGKILL).context("prctl(PR_SET_PDEATHSIG)")?;
-    nix::sys::prctl::set_dumpable(false).context("prctl(PR_SET_DUMPABLE)")?;
-    // execCPUAffinity's initial list, for the setup (the exec'd process only: the spec leaves
-    // the init out).
-    if let Some(list) = a.affinity.and_then(|x| x.initial().as_deref()) {
-        super::sched::cpu_affinity(list, "process.execCPUAffinity.initial")?;
-    }
-    // The host's /proc and hull's own binary, captured before the namespaces change what
-    // those paths mean.
-    let guard = a.security.enter(a.state)?;
-
-    // All the init's namespaces at once. Joining the mount namespace also sets our root and
-    // cwd to the namespace's root, which is the container's rootfs (after pivot_root, and
-    // after --no-pivot's MS_MOVE onto / as well: the kernel follows the mounts stacked on /).
-    if !a.ns_flags.is_empty() {
-        setns(a.pidfd.as_fd(), a.ns_flags)
-            .context("joining the container's namespaces (setns through the init's pidfd)")?;
-    }
-    if a.fork_in_child {
-        setns(a.pidfd.as_fd(), CloneFlags::CLONE_NEWPID)
-            .context("joining the container's pid namespace")?;
-        match sys::clone3(0, None).context("forking into the container's pid namespace")? {
-            // The grandchild has no parent-death signal (its parent exits now); the sync
-            // socket's EOF still ends it if the exec fails.
-            sys::Forked::Child => {}
-            sys::Forked::Parent { pidfd, .. } => {
-                let sent = sync.send_with_fds(&Msg::Forked, &[pidfd.as_fd()]);
-                sys::exit_now(if sent.is_ok() { 0 } else { 1 });
-            }
-        }
-    }
-    // Without a mount namespace of its own the container is only chrooted: take the init's
-    // root, not the host's `/`.
-    if !a.ns_flags.contains(CloneFlags::CLONE_NEWNS) {
-        enter_init_root(&guard, a.init_pid, a.pidfd)?;
-    }
-    // The container's session keyring, not the caller's (runc's setns init does the same).
-    if let Some(name) = &a.session_keyring {
-        super::user::join_session_keyring(name)?;
-    }
-
-    if let Some(sock) = a.console {
-        let root = super::exec::open_root()?;
-        let size = console::size(a.process)?;
-        let (master, peer) = console::open_pty(root.as_fd(), size)?;
-        console::send_master(sock, &master)?;
-        drop(master);
-        // From here stderr is the container's terminal, no place for hull's debug lines.
-        crate::logging::stderr_is_the_containers();
-        console::attach(peer)?;
-    }
-
-    super::sched::linux(a.linux)?;
-    let prepared = apply::prepare(a.process, &guard, a.preserve_fds, a.trampoline, &a.stdio)?;
-    // execCPUAffinity's final list, now that the process is in the container's cgroup.
-    if let Some(list) = a.affinity.and_then(|x| x.cpu_affinity_final().as_deref()) {
-        super::sched::cpu_affinity(list, "process.execCPUAffinity.final")?;
-    }
-    sync.send(&Msg::Ready)?;
-    sync.expect(Msg::Go)?;
-    sys::set_pdeathsig(0).context("prctl(PR_SET_PDEATHSIG)")?;
-    super::stdio::install(&a.stdio)?;
-    // The sync socket stays until execve: its EOF tells the parent that execve succeeded.
-    prepared.exec(
-        a.preserve_fds,
-        &[sync.as_raw_fd()],
-        || Ok(()),
-        |e| {
-            let _ = sync.send(&Msg::Error(format!("{e:#}")));
-        },
-    )
-}
-
-/// chroot into the init's root (/proc/<pid>/root of the host's procfs), then `/` in it. The
-/// pidfd tells that the pid was still the init's once the directory was open.
-fn enter_init_root(guard: &crate::security::Guard, pid: i32, pidfd: &OwnedFd) -> Result<()> {
-    let root = nix::fcntl::openat(
-        guard.host_proc(),
-        format!("{pid}/root").as_str(),
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .context("opening the container init's root")?;
-    sys::pidfd_send_signal(pidfd.as_fd(), 0).context("the container's init is gone")?;
-    nix::unistd::fchdir(&root).context("fchdir to the container init's root")?;
-    nix::unistd::chroot(".").context("chroot to the container init's root")?;
-    nix::unistd::chdir("/").context("chdir / in the container's root")
 }

@@ -5,8 +5,6 @@ use nix::mount::MsFlags;
 #[derive(Debug)]
 pub struct Parsed {
     pub flags: MsFlags,
-    /// Flags to clear (e.g. `rw`, `suid`) when remounting a bind.
-    pub clear: MsFlags,
     pub propagation: Vec<MsFlags>,
     pub data: Vec<String>,
     /// The recursive attributes (`rro`, `rnoexec`, `ratime`, ...): MOUNT_ATTR_* bits set and
@@ -136,7 +134,6 @@ pub fn propagation(opt: &str) -> Option<MsFlags> {
 pub fn parse(options: &[String]) -> Parsed {
     let mut p = Parsed {
         flags: MsFlags::empty(),
-        clear: MsFlags::empty(),
         propagation: Vec::new(),
         data: Vec::new(),
         rec_set: 0,
@@ -147,11 +144,9 @@ pub fn parse(options: &[String]) -> Parsed {
         match effect(o) {
             Some(Effect::Set(f)) => {
                 p.flags.insert(f);
-                p.clear.remove(f);
             }
             Some(Effect::Clear(f)) => {
                 p.flags.remove(f);
-                p.clear.insert(f);
             }
             Some(Effect::Propagation(f)) => p.propagation.push(f),
             Some(Effect::RecSet(a)) => {
