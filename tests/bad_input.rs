@@ -431,9 +431,18 @@ fn bind_mount_of_missing_source() {
         "source": "/nonexistent/hull-src", "options": ["rbind"]
     }));
     b.write();
-    // Names the offending value; mounts made before it are undone.
-    let _ = n;
-    assert_create_and_run_fail(&h, &b, "/nonexistent/hull-src");
+    // Names the offending entry and value; mounts made before it are undone (the helper's
+    // residue check reads the host's mountinfo after each command; once more here, by name).
+    assert_create_and_run_fail(
+        &h,
+        &b,
+        &format!("mounts[{n}] (/data): source /nonexistent/hull-src"),
+    );
+    let left = mounts_under(&b.rootfs());
+    assert!(
+        left.is_empty(),
+        "mounts made before mounts[{n}] are left on the host: {left:?}"
+    );
 }
 
 #[test]
