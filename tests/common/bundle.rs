@@ -108,6 +108,15 @@ impl Bundle {
         b
     }
 
+    /// Bundle whose process is `sleep 1000`: it runs until the test kills or deletes it. Already
+    /// written.
+    pub fn sleeping() -> Bundle {
+        let mut b = Bundle::new();
+        b.args(&["sleep", "1000"]);
+        b.write();
+        b
+    }
+
     /// Bundle with config.json exactly as `hull spec` wrote it.
     pub fn new_raw() -> Bundle {
         let dir = tmp_base().join(format!("b-{}", unique(&test_tag())));

@@ -21,8 +21,8 @@
 //! One concern a file: `cmd` (commands with a timeout, `Out`), `hull` (the `Hull` runner),
 //! `bundle` (rootfs and bundles), `residue` (what must not be left behind: state entries,
 //! mounts, cgroups), `procs` (finding processes through /proc), `parse` (mountinfo and /proc
-//! text), `console` (`--console-socket`), `scratch` (temp dirs and unique names), and
-//! `../skip` (how a test that cannot run here says so).
+//! text), `console` (`--console-socket`), `fault` (the debug build's fault switch), `scratch`
+//! (temp dirs and unique names), and `../skip` (how a test that cannot run here says so).
 #![allow(dead_code)]
 
 #[path = "../skip/mod.rs"]
@@ -33,6 +33,7 @@ pub use skip_mod::skip;
 mod bundle;
 mod cmd;
 mod console;
+mod fault;
 mod hull;
 mod parse;
 mod procs;
@@ -41,7 +42,9 @@ mod scratch;
 
 // Every suite gets the whole harness through `use common::*;`; not every suite uses every part.
 #[allow(unused_imports)]
-pub use {bundle::*, cmd::*, console::*, hull::*, parse::*, procs::*, residue::*, scratch::*};
+pub use {
+    bundle::*, cmd::*, console::*, fault::*, hull::*, parse::*, procs::*, residue::*, scratch::*,
+};
 
 #[allow(unused_imports)]
 pub use serde_json::{Value, json};
