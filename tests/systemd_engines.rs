@@ -338,15 +338,7 @@ impl ContainerdSd {
         let d = dir.to_str().unwrap();
         let sock = format!("{d}/containerd.sock");
         let config = dir.join("config.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n\
-                 [grpc]\n  address = \"{sock}\"\n\
-                 [plugins.\"io.containerd.grpc.v1.cri\"]\n  disable_tcp_service = true\n"
-            ),
-        )
-        .unwrap();
+        std::fs::write(&config, containerd_config(d, &sock)).unwrap();
         let containerd = which("containerd").unwrap();
         start_daemon_unit(
             Self::UNIT,
