@@ -15,13 +15,6 @@ fn assert_create_and_run_fail(h: &Hull, b: &Bundle, needle: &str) {
     }
 }
 
-fn sleeping_bundle() -> Bundle {
-    let mut b = Bundle::new();
-    b.args(&["sleep", "1000"]);
-    b.write();
-    b
-}
-
 #[test]
 fn malformed_json() {
     let h = Hull::new();
@@ -156,7 +149,7 @@ fn nonexistent_executable() {
 #[test]
 fn invalid_container_ids() {
     let h = Hull::new();
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     for bad in ["../x", "a/b", "..", ".", "x y", "/abs"] {
         for cmd in ["create", "run"] {
             let out = h.run(&[cmd, "-b", b.path_str(), bad]);
@@ -207,7 +200,7 @@ fn create_with_existing_id() {
     let out_dir = b1.bind_dir("/out", &["rbind", "rw"]);
     b1.sh("touch /out/started; exec sleep 1000");
     b1.write();
-    let b2 = sleeping_bundle();
+    let b2 = Bundle::sleeping();
     let id = h.id("dup");
     h.ok(&["create", "-b", b1.path_str(), &id]);
     let before = h.state(&id);
@@ -303,7 +296,7 @@ fn kill_of_stopped_container() {
 #[test]
 fn kill_with_invalid_signal() {
     let h = Hull::new();
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     let id = h.id("badsig");
     h.create_start(&b, &id);
     let pid = h.pid(&id);
@@ -318,7 +311,7 @@ fn kill_with_invalid_signal() {
 #[test]
 fn delete_running_without_force() {
     let h = Hull::new();
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     let id = h.id("delrun");
     h.create_start(&b, &id);
     let st = h.wait_status(&id, "running");
@@ -431,16 +424,25 @@ fn bind_mount_of_missing_source() {
         "source": "/nonexistent/hull-src", "options": ["rbind"]
     }));
     b.write();
-    // Names the offending value; mounts made before it are undone.
-    let _ = n;
-    assert_create_and_run_fail(&h, &b, "/nonexistent/hull-src");
+    // Names the offending entry and value; mounts made before it are undone (the helper's
+    // residue check reads the host's mountinfo after each command; once more here, by name).
+    assert_create_and_run_fail(
+        &h,
+        &b,
+        &format!("mounts[{n}] (/data): source /nonexistent/hull-src"),
+    );
+    let left = mounts_under(&b.rootfs());
+    assert!(
+        left.is_empty(),
+        "mounts made before mounts[{n}] are left on the host: {left:?}"
+    );
 }
 
 #[test]
 fn pid_file_in_missing_directory() {
     // The failure comes after the init exists: it must be torn down again.
     let h = Hull::new();
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     let pidfile = h.dir.join("no-such-dir/init.pid");
     for cmd in ["create", "run"] {
         let id = h.id(cmd);
@@ -615,7 +617,7 @@ fn rlimit_of_two_to_the_64_names_the_field_and_range() {
 #[test]
 fn exec_user_out_of_range_says_so() {
     let h = Hull::new();
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     let id = h.id("xu");
     h.create_start(&b, &id);
     for (arg, needle) in [
@@ -676,7 +678,7 @@ fn relative_masked_and_readonly_paths() {
 #[test]
 fn a_very_long_id_is_refused_briefly() {
     let h = Hull::new();
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     let long = "a".repeat(1000);
     for cmd in ["create", "run"] {
         let out = h.run(&[cmd, "-b", b.path_str(), &long]);
@@ -737,7 +739,7 @@ fn systemd_cgroup_without_systemd_is_one_line_and_no_residue() {
         return;
     }
     let h = Hull::new();
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     for cmd in ["create", "run"] {
         let id = h.id(cmd);
         let out = h.run(&["--systemd-cgroup", cmd, "-b", b.path_str(), &id]);

@@ -19,13 +19,6 @@ fn no_arguments_print_help_and_exit_0() {
     assert_eq!(out.stderr, "", "{out}");
 }
 
-fn sleeping_bundle() -> Bundle {
-    let mut b = Bundle::new();
-    b.args(&["sleep", "1000"]);
-    b.write();
-    b
-}
-
 /// Byte offsets where the whitespace-separated fields of `line` start.
 fn field_starts(line: &str) -> Vec<usize> {
     let mut starts = Vec::new();
@@ -42,7 +35,7 @@ fn field_starts(line: &str) -> Vec<usize> {
 #[test]
 fn list_columns_fit_long_ids() {
     let h = Hull::new();
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     let short = h.id("s");
     let long = format!("{}-{}", h.id("long"), "x".repeat(100));
     h.ok(&["create", "-b", b.path_str(), &short]);
@@ -93,7 +86,7 @@ fn owners(h: &Hull, id: &str) -> (String, String) {
 #[test]
 fn list_owner_is_the_state_dirs_owner_by_name() {
     let h = Hull::new();
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     let id = h.id("own");
     h.ok(&["create", "-b", b.path_str(), &id]);
     let dir = h.state_dir(&id);
@@ -143,7 +136,7 @@ fn unknown_seccomp_syscalls_warn() {
 #[test]
 fn events_stats_say_which_controllers_are_missing() {
     let h = Hull::new();
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     let id = h.id("ev");
     h.create_start(&b, &id);
     let st = h.state(&id);

@@ -7,13 +7,6 @@ mod common;
 use common::*;
 use std::fs;
 
-fn sleeping_bundle() -> Bundle {
-    let mut b = Bundle::new();
-    b.args(&["sleep", "1000"]);
-    b.write();
-    b
-}
-
 /// Asserts that each of `keys` appears in `text` as `"key":`, and in this order.
 fn assert_key_order(text: &str, keys: &[&str]) {
     let mut last = 0;
@@ -234,7 +227,7 @@ const CREATE_STEPS: &[&str] = &[
 #[test]
 fn debug_logs_each_step_of_create_start_and_exec() {
     let h = Hull::new();
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     let log = h.dir.join("debug.log");
     let l = log.to_str().unwrap();
     let id = h.id("dbg");
@@ -267,7 +260,7 @@ fn debug_logs_each_step_of_create_start_and_exec() {
 #[test]
 fn debug_logs_steps_as_json_lines_too() {
     let h = Hull::new();
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     let log = h.dir.join("debug.json");
     let id = h.id("dbgj");
     h.ok(&[
@@ -300,7 +293,7 @@ fn debug_logs_steps_as_json_lines_too() {
 #[test]
 fn debug_goes_to_stderr_without_log() {
     let h = Hull::new();
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     let id = h.id("dbge");
     let out = h.run(&[
         "--debug",
@@ -347,7 +340,7 @@ fn debug_lines_stay_out_of_the_containers_terminal() {
         &out.stderr,
     );
     // The same for an exec'd process with a terminal.
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     let id = h.id("dbgt2");
     h.create_start(&b, &id);
     let out = h.run(&["--debug", "exec", "-t", &id, "echo", "hi"]);
@@ -415,7 +408,7 @@ fn debug_names_the_step_that_failed() {
     ];
     for (what, edit, flags, step) in cases {
         let _ = fs::remove_file(&log);
-        let mut b = sleeping_bundle();
+        let mut b = Bundle::sleeping();
         edit(&mut b);
         b.write();
         let id = h.id("dbgf");
@@ -443,7 +436,7 @@ fn debug_names_the_step_that_failed() {
 #[test]
 fn debug_names_the_exec_step_that_failed() {
     let h = Hull::new();
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     let id = h.id("dbgx");
     h.create_start(&b, &id);
     let log = h.dir.join("exec.log");
@@ -484,7 +477,7 @@ const STATE_KEYS: [&str; 9] = [
 #[test]
 fn state_and_list_keep_runcs_key_order() {
     let h = Hull::new();
-    let mut b = sleeping_bundle();
+    let mut b = Bundle::sleeping();
     b.set(
         "/annotations",
         json!({"org.example.b": "2", "org.example.a": "1"}),
@@ -500,7 +493,7 @@ fn state_and_list_keep_runcs_key_order() {
     assert!(out.stdout.starts_with("[{\"ociVersion\":"), "{out}");
     assert_key_order(&out.stdout, &STATE_KEYS);
     // Without annotations, none is printed (omitempty).
-    let plain = sleeping_bundle();
+    let plain = Bundle::sleeping();
     let id2 = h.id("order2");
     h.ok(&["create", "-b", plain.path_str(), &id2]);
     let out = h.ok(&["state", &id2]);
@@ -518,7 +511,7 @@ fn state_and_list_keep_runcs_key_order() {
 #[test]
 fn events_keep_runcs_key_order() {
     let h = Hull::new();
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     let id = h.id("evorder");
     h.create_start(&b, &id);
     let out = h.ok(&["events", "--stats", &id]);
@@ -560,7 +553,7 @@ fn events_keep_runcs_key_order() {
 #[test]
 fn run_with_pid_file_in_a_missing_dir_exits_1_like_runc() {
     let h = Hull::new();
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     for detach in [true, false] {
         let id = h.id("runpid");
         let mut args = vec![
@@ -586,7 +579,7 @@ fn run_with_pid_file_in_a_missing_dir_exits_1_like_runc() {
 #[test]
 fn exec_with_pid_file_in_a_missing_dir_exits_255() {
     let h = Hull::new();
-    let b = sleeping_bundle();
+    let b = Bundle::sleeping();
     let id = h.id("execpid");
     h.create_start(&b, &id);
     let secs = (200_000 + std::process::id() % 100_000).to_string();

@@ -16,18 +16,11 @@ fn no_panic(out: &Out) {
     }
 }
 
-fn sleeper() -> Bundle {
-    let mut b = Bundle::new();
-    b.args(&["sleep", "1000"]);
-    b.write();
-    b
-}
-
 #[test]
 fn fifty_parallel_lifecycles_twenty_times() {
     const N: usize = 50;
     let h = Hull::new();
-    let b = sleeper();
+    let b = Bundle::sleeping();
     for round in 0..ROUNDS {
         let ids: Vec<String> = (0..N).map(|_| h.id("par")).collect();
         let barrier = Barrier::new(N);
@@ -76,7 +69,7 @@ fn op(i: usize, b: &Bundle, id: &str) -> Vec<String> {
 fn twenty_racing_operations_on_one_id_twenty_times() {
     const N: usize = 20;
     let h = Hull::new();
-    let b = sleeper();
+    let b = Bundle::sleeping();
     for round in 0..ROUNDS {
         let id = h.id("race");
         let barrier = Barrier::new(N);

@@ -14,7 +14,6 @@ use common::*;
 use engine_util::*;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 const NAMESPACE: &str = "hull";
@@ -23,20 +22,8 @@ const HULL_ROOT: &str = "/run/containerd/runc/hull";
 
 struct Containerd {
     sock: String,
-    /// Never waited for: the daemon lives as long as the test process (see `stop_daemon`).
+    /// Never waited for: the daemon lives as long as the test process (see `spawn_containerd`).
     _daemon: std::process::Child,
-}
-
-static DAEMON: AtomicI32 = AtomicI32::new(0);
-
-extern "C" fn stop_daemon() {
-    let pid = DAEMON.load(Ordering::SeqCst);
-    if pid > 0 {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-    }
 }
 
 fn containerd() -> Option<&'static Containerd> {
@@ -56,32 +43,8 @@ impl Containerd {
         let d = dir.to_str().unwrap();
         let sock = format!("{d}/containerd.sock");
         let config = dir.join("config.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n\
-                 [grpc]\n  address = \"{sock}\"\n\
-                 [plugins.\"io.containerd.grpc.v1.cri\"]\n  disable_tcp_service = true\n"
-            ),
-        )
-        .unwrap();
-        let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
-        let child = std::process::Command::new(which("containerd").unwrap())
-            .arg("--config")
-            .arg(&config)
-            .stdin(std::process::Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("starting containerd");
-        DAEMON.store(child.id() as i32, Ordering::SeqCst);
-        // SAFETY (test): registers a plain function with no captured state.
-        unsafe { libc::atexit(stop_daemon) };
-        assert!(
-            wait_until(Duration::from_secs(60), || Path::new(&sock).exists()),
-            "containerd did not come up; its log: {}",
-            std::fs::read_to_string(dir.join("containerd.log")).unwrap_or_default()
-        );
+        std::fs::write(&config, containerd_config(d, &sock)).unwrap();
+        let child = spawn_containerd(&dir, &config, &sock);
         let c = Containerd {
             sock,
             _daemon: child,

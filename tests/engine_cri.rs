@@ -24,7 +24,6 @@ use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 use tonic::transport::{Channel, Endpoint, Uri};
 
@@ -46,20 +45,8 @@ struct Containerd {
     runtime_root: PathBuf,
     /// host-local's record of the addresses it gave out.
     ipam_dir: PathBuf,
-    /// Never waited for: the daemon lives as long as the test process (see `stop_daemon`).
+    /// Never waited for: the daemon lives as long as the test process (see `spawn_containerd`).
     _daemon: std::process::Child,
-}
-
-static DAEMON: AtomicI32 = AtomicI32::new(0);
-
-extern "C" fn stop_daemon() {
-    let pid = DAEMON.load(Ordering::SeqCst);
-    if pid > 0 {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-    }
 }
 
 fn containerd() -> Option<&'static Containerd> {
@@ -109,9 +96,7 @@ impl Containerd {
         std::fs::write(
             &config,
             format!(
-                "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n\
-                 [grpc]\n  address = \"{sock}\"\n\
-                 [{cri}]\n  disable_tcp_service = true\n  sandbox_image = \"{PAUSE_IMAGE}\"\n\
+                "{}  sandbox_image = \"{PAUSE_IMAGE}\"\n\
                  stream_server_address = \"127.0.0.1\"\n  stream_server_port = \"0\"\n\
                  [{cri}.containerd.runtimes.runc]\n  runtime_type = \"io.containerd.runc.v2\"\n\
                  [{cri}.containerd.runtimes.{HANDLER}]\n\
@@ -119,29 +104,14 @@ impl Containerd {
                  [{cri}.containerd.runtimes.{HANDLER}.options]\n\
                  BinaryName = \"{}\"\n  Root = \"{}\"\n  SystemdCgroup = false\n\
                  [{cri}.cni]\n  bin_dir = \"{CNI_BIN_DIR}\"\n  conf_dir = \"{d}/cni\"\n",
+                containerd_config(d, &sock),
                 hull.display(),
                 runtime_root.display(),
             ),
         )
         .unwrap();
-        let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
-        let child = std::process::Command::new(which("containerd").unwrap())
-            .arg("--config")
-            .arg(&config)
-            .stdin(std::process::Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("starting containerd");
-        DAEMON.store(child.id() as i32, Ordering::SeqCst);
-        // SAFETY (test): registers a plain function with no captured state.
-        unsafe { libc::atexit(stop_daemon) };
+        let child = spawn_containerd(&dir, &config, &sock);
         let log_text = || std::fs::read_to_string(dir.join("containerd.log")).unwrap_or_default();
-        assert!(
-            wait_until(Duration::from_secs(60), || Path::new(&sock).exists()),
-            "containerd did not come up; its log: {}",
-            log_text()
-        );
         let c = Containerd {
             sock,
             runtime_root,

@@ -10,14 +10,6 @@ mod common;
 use common::*;
 use std::fs;
 
-fn fault_switch() -> bool {
-    if std::env::var_os("HULL_TEST_BIN").is_some() {
-        skip("HULL_TEST_BIN is set: the fault switch (HULL_FAULT) is hull's debug build's");
-        return false;
-    }
-    true
-}
-
 /// More steps than any command has: the sweep must end by a success before this.
 const MAX_STEPS: u32 = 40;
 
@@ -88,9 +80,7 @@ fn every_start_step_fails_cleanly() {
         return;
     }
     let h = Hull::new();
-    let mut b = Bundle::new();
-    b.args(&["sleep", "1000"]);
-    b.write();
+    let b = Bundle::sleeping();
     let mut steps = 0;
     for n in 1..=MAX_STEPS {
         let id = h.id("fstart");
@@ -122,9 +112,7 @@ fn every_exec_step_fails_cleanly() {
         return;
     }
     let h = Hull::new();
-    let mut b = Bundle::new();
-    b.args(&["sleep", "1000"]);
-    b.write();
+    let b = Bundle::sleeping();
     let id = h.id("fexec");
     h.create_start(&b, &id);
     let before = cgroup_procs(&h, &id);
@@ -171,9 +159,7 @@ fn every_delete_step_fails_cleanly() {
         return;
     }
     let h = Hull::new();
-    let mut b = Bundle::new();
-    b.args(&["sleep", "1000"]);
-    b.write();
+    let b = Bundle::sleeping();
     let mut steps = 0;
     for n in 1..=MAX_STEPS {
         let id = h.id("fdelete");

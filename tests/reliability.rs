@@ -9,15 +9,6 @@ use common::*;
 use std::fs;
 use std::time::{Duration, Instant};
 
-/// The fault switch exists only in hull's debug build; another runtime under test has none.
-fn fault_switch() -> bool {
-    if std::env::var_os("HULL_TEST_BIN").is_some() {
-        skip("HULL_TEST_BIN is set: the fault switch (HULL_FAULT) is hull's debug build's");
-        return false;
-    }
-    true
-}
-
 /// Bound for any command after a kill: long enough for a slow CI machine, short enough that a
 /// hang shows up as a failure rather than as a stuck suite.
 const NO_HANG: Duration = Duration::from_secs(30);
@@ -70,9 +61,7 @@ fn create_killed_after_ready_leaves_no_orphan_and_no_hang() {
     }
     for step in ["record", "pid file"] {
         let h = Hull::new();
-        let mut b = Bundle::new();
-        b.args(&["sleep", "1000"]);
-        b.write();
+        let b = Bundle::sleeping();
         let id = h.id("killready");
         let pid_file = h.dir.join("pid");
         kill_at(
@@ -149,9 +138,7 @@ fn a_held_lock_fails_delete_instead_of_hanging() {
 #[test]
 fn unreadable_state_is_listed_and_deleted_with_its_processes() {
     let h = Hull::new();
-    let mut b = Bundle::new();
-    b.args(&["sleep", "1000"]);
-    b.write();
+    let b = Bundle::sleeping();
     type Corrupt = fn(&str) -> String;
     let corruptions: [(&str, Corrupt); 4] = [
         ("empty", |_| String::new()),
@@ -227,9 +214,7 @@ fn start_killed_after_release_does_not_hang_the_next_start() {
         return;
     }
     let h = Hull::new();
-    let mut b = Bundle::new();
-    b.args(&["sleep", "1000"]);
-    b.write();
+    let b = Bundle::sleeping();
     let id = h.id("killstart");
     h.ok(&["create", "-b", b.path_str(), &id]);
     kill_at(&h, "start:release", &["start", &id]);

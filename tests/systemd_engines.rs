@@ -171,6 +171,90 @@ fn run_relays_the_exit_code_and_leaves_nothing(e: &dyn Engine) {
     assert_no_runtime_state(&e.runtime_root(), &id);
 }
 
+// ------------------------------------------------------------------------ docker's command line
+
+/// podman's command line is docker's: the two engines drive a container with the same commands
+/// and differ only in the options that set the limits and where the container's unit, cgroup
+/// and runtime state are.
+trait DockerCli: Sync {
+    /// The engine's name, for messages and scratch files.
+    const NAME: &'static str;
+    /// The limits above as options of `run` (with the runtime to use, where that must be said).
+    const LIMITS: &'static [&'static str];
+    /// The slice the engine puts containers' scopes in.
+    const SLICE: &'static str;
+    /// A container's scope is `<SCOPE_PREFIX>-<id>.scope`.
+    const SCOPE_PREFIX: &'static str;
+    /// The CLI with `args`.
+    fn cli(&self, args: &[&str]) -> Out;
+    /// Where the engine has the runtime keep its state.
+    fn state_root(&self) -> PathBuf;
+
+    /// The CLI with `args`; panics unless it exits 0.
+    fn cli_ok(&self, args: &[&str]) -> Out {
+        let out = self.cli(args);
+        assert!(out.ok(), "{out}");
+        out
+    }
+}
+
+impl<T: DockerCli> Engine for T {
+    fn start(&self, opts: &[&str]) -> String {
+        let mut args = vec!["run", "-d", "--network", "none"];
+        args.extend_from_slice(T::LIMITS);
+        args.extend_from_slice(opts);
+        args.extend_from_slice(&[IMAGE, "sleep", "1000"]);
+        self.cli_ok(&args).out().to_string()
+    }
+
+    fn run_rm(&self, script: &str) -> (String, Out) {
+        let cidfile = tmp_base().join(unique(&format!("{}-cid", T::NAME)));
+        let cidfile = cidfile.to_str().unwrap();
+        let mut args = vec!["run", "--rm", "--network", "none", "--cidfile", cidfile];
+        args.extend_from_slice(T::LIMITS);
+        args.extend_from_slice(&[IMAGE, "sh", "-c", script]);
+        let out = self.cli(&args);
+        let id = std::fs::read_to_string(cidfile).unwrap_or_default();
+        assert!(!id.is_empty(), "{} wrote no container id{out}", T::NAME);
+        let _ = std::fs::remove_file(cidfile);
+        (id.trim().to_string(), out)
+    }
+
+    fn exec(&self, id: &str, script: &str) -> Out {
+        self.cli(&["exec", id, "sh", "-c", script])
+    }
+
+    fn pause(&self, id: &str) {
+        self.cli_ok(&["pause", id]);
+    }
+
+    fn resume(&self, id: &str) {
+        self.cli_ok(&["unpause", id]);
+    }
+
+    fn kill(&self, id: &str) {
+        self.cli_ok(&["kill", "-s", "KILL", id]);
+        let out = self.cli_ok(&["wait", id]);
+        assert_eq!(out.out(), "137", "{out}");
+    }
+
+    fn remove(&self, id: &str) {
+        self.cli_ok(&["rm", id]);
+    }
+
+    fn unit(&self, id: &str) -> String {
+        format!("{}-{id}.scope", T::SCOPE_PREFIX)
+    }
+
+    fn cgroup(&self, id: &str) -> String {
+        format!("/{}/{}", T::SLICE, self.unit(id))
+    }
+
+    fn runtime_root(&self) -> PathBuf {
+        self.state_root()
+    }
+}
+
 // ---------------------------------------------------------------------------------- podman
 
 struct PodmanSd(&'static Podman);
@@ -190,61 +274,19 @@ fn podman_sd() -> Option<PodmanSd> {
     Some(PodmanSd(p))
 }
 
-const PODMAN_LIMITS: [&str; 6] = ["--memory", "64m", "--pids-limit", "20", "--cpus", "0.5"];
+impl DockerCli for PodmanSd {
+    const NAME: &'static str = "podman";
+    const LIMITS: &'static [&'static str] =
+        &["--memory", "64m", "--pids-limit", "20", "--cpus", "0.5"];
+    // podman's cgroupsPath is machine.slice:libpod:<id>.
+    const SLICE: &'static str = "machine.slice";
+    const SCOPE_PREFIX: &'static str = "libpod";
 
-impl Engine for PodmanSd {
-    fn start(&self, opts: &[&str]) -> String {
-        let mut args = vec!["run", "-d", "--network", "none"];
-        args.extend_from_slice(&PODMAN_LIMITS);
-        args.extend_from_slice(opts);
-        args.extend_from_slice(&[IMAGE, "sleep", "1000"]);
-        self.0.ok(&args).out().to_string()
+    fn cli(&self, args: &[&str]) -> Out {
+        self.0.run(args)
     }
 
-    fn run_rm(&self, script: &str) -> (String, Out) {
-        let cidfile = tmp_base().join(unique("podman-cid"));
-        let cidfile = cidfile.to_str().unwrap();
-        let mut opts = vec!["--cidfile", cidfile];
-        opts.extend_from_slice(&PODMAN_LIMITS);
-        let out = self.0.container(&opts, &["sh", "-c", script]);
-        let id = std::fs::read_to_string(cidfile).unwrap_or_default();
-        assert!(!id.is_empty(), "podman wrote no container id{out}");
-        let _ = std::fs::remove_file(cidfile);
-        (id.trim().to_string(), out)
-    }
-
-    fn exec(&self, id: &str, script: &str) -> Out {
-        self.0.run(&["exec", id, "sh", "-c", script])
-    }
-
-    fn pause(&self, id: &str) {
-        self.0.ok(&["pause", id]);
-    }
-
-    fn resume(&self, id: &str) {
-        self.0.ok(&["unpause", id]);
-    }
-
-    fn kill(&self, id: &str) {
-        self.0.ok(&["kill", "-s", "KILL", id]);
-        let out = self.0.ok(&["wait", id]);
-        assert_eq!(out.out(), "137", "{out}");
-    }
-
-    fn remove(&self, id: &str) {
-        self.0.ok(&["rm", id]);
-    }
-
-    fn unit(&self, id: &str) -> String {
-        format!("libpod-{id}.scope")
-    }
-
-    fn cgroup(&self, id: &str) -> String {
-        // podman's cgroupsPath is machine.slice:libpod:<id>.
-        format!("/machine.slice/libpod-{id}.scope")
-    }
-
-    fn runtime_root(&self) -> PathBuf {
+    fn state_root(&self) -> PathBuf {
         // podman keeps a runtime given by path under /run/<its file name>.
         Path::new("/run").join(runtime_name())
     }
@@ -296,15 +338,7 @@ impl ContainerdSd {
         let d = dir.to_str().unwrap();
         let sock = format!("{d}/containerd.sock");
         let config = dir.join("config.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n\
-                 [grpc]\n  address = \"{sock}\"\n\
-                 [plugins.\"io.containerd.grpc.v1.cri\"]\n  disable_tcp_service = true\n"
-            ),
-        )
-        .unwrap();
+        std::fs::write(&config, containerd_config(d, &sock)).unwrap();
         let containerd = which("containerd").unwrap();
         start_daemon_unit(
             Self::UNIT,
@@ -562,71 +596,27 @@ impl DockerSd {
     }
 }
 
-const DOCKER_LIMITS: [&str; 8] = [
-    "--runtime",
-    DOCKER_RUNTIME,
-    "--memory",
-    "64m",
-    "--pids-limit",
-    "20",
-    "--cpus",
-    "0.5",
-];
+impl DockerCli for DockerSd {
+    const NAME: &'static str = "docker";
+    const LIMITS: &'static [&'static str] = &[
+        "--runtime",
+        DOCKER_RUNTIME,
+        "--memory",
+        "64m",
+        "--pids-limit",
+        "20",
+        "--cpus",
+        "0.5",
+    ];
+    // dockerd's cgroupsPath is system.slice:docker:<id>.
+    const SLICE: &'static str = "system.slice";
+    const SCOPE_PREFIX: &'static str = "docker";
 
-impl Engine for DockerSd {
-    fn start(&self, opts: &[&str]) -> String {
-        let mut args = vec!["run", "-d", "--network", "none"];
-        args.extend_from_slice(&DOCKER_LIMITS);
-        args.extend_from_slice(opts);
-        args.extend_from_slice(&[IMAGE, "sleep", "1000"]);
-        self.0.ok(&args).out().to_string()
+    fn cli(&self, args: &[&str]) -> Out {
+        self.0.run(args)
     }
 
-    fn run_rm(&self, script: &str) -> (String, Out) {
-        let cidfile = tmp_base().join(unique("docker-cid"));
-        let cidfile = cidfile.to_str().unwrap();
-        let mut args = vec!["run", "--rm", "--network", "none", "--cidfile", cidfile];
-        args.extend_from_slice(&DOCKER_LIMITS);
-        args.extend_from_slice(&[IMAGE, "sh", "-c", script]);
-        let out = self.0.run(&args);
-        let id = std::fs::read_to_string(cidfile).unwrap_or_default();
-        assert!(!id.is_empty(), "docker wrote no container id{out}");
-        let _ = std::fs::remove_file(cidfile);
-        (id.trim().to_string(), out)
-    }
-
-    fn exec(&self, id: &str, script: &str) -> Out {
-        self.0.run(&["exec", id, "sh", "-c", script])
-    }
-
-    fn pause(&self, id: &str) {
-        self.0.ok(&["pause", id]);
-    }
-
-    fn resume(&self, id: &str) {
-        self.0.ok(&["unpause", id]);
-    }
-
-    fn kill(&self, id: &str) {
-        self.0.ok(&["kill", "-s", "KILL", id]);
-        let out = self.0.ok(&["wait", id]);
-        assert_eq!(out.out(), "137", "{out}");
-    }
-
-    fn remove(&self, id: &str) {
-        self.0.ok(&["rm", id]);
-    }
-
-    fn unit(&self, id: &str) -> String {
-        format!("docker-{id}.scope")
-    }
-
-    fn cgroup(&self, id: &str) -> String {
-        // dockerd's cgroupsPath is system.slice:docker:<id>.
-        format!("/system.slice/docker-{id}.scope")
-    }
-
-    fn runtime_root(&self) -> PathBuf {
+    fn state_root(&self) -> PathBuf {
         // dockerd has the shim keep every runtime's state in <exec-root>/runtime-runc (runc
         // being its default runtime's name), per containerd namespace (moby).
         self.0.dir.join("exec/runtime-runc/moby")

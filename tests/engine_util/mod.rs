@@ -5,7 +5,9 @@
 use crate::cgroup_util::require;
 use crate::common::*;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
 
 pub const IMAGE: &str = "localhost/hull-busybox:latest";
 
@@ -193,4 +195,51 @@ pub fn assert_no_runtime_state(root: &Path, id: &str) {
         !out.ok() && out.stderr.contains("does not exist"),
         "the runtime still has state of {id}{out}"
     );
+}
+
+/// The start of a private containerd's config.toml: root and state under `d`, the socket at
+/// `sock`, and the CRI plugin's TCP streaming service off.
+pub fn containerd_config(d: &str, sock: &str) -> String {
+    format!(
+        "version = 2\nroot = \"{d}/root\"\nstate = \"{d}/state\"\n\
+         [grpc]\n  address = \"{sock}\"\n\
+         [plugins.\"io.containerd.grpc.v1.cri\"]\n  disable_tcp_service = true\n"
+    )
+}
+
+/// The pid of the containerd that `spawn_containerd` started, for `stop_containerd`.
+static CONTAINERD: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn stop_containerd() {
+    let pid = CONTAINERD.load(Ordering::SeqCst);
+    if pid > 0 {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+}
+
+/// Starts `containerd --config CONFIG` with its output in `<dir>/containerd.log` and waits
+/// (up to 60 s) for its socket `sock`. The daemon is SIGTERMed when the test process exits;
+/// the child is never waited for, as it lives as long as the test process.
+pub fn spawn_containerd(dir: &Path, config: &Path, sock: &str) -> std::process::Child {
+    let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
+    let child = std::process::Command::new(which("containerd").unwrap())
+        .arg("--config")
+        .arg(config)
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("starting containerd");
+    CONTAINERD.store(child.id() as i32, Ordering::SeqCst);
+    // SAFETY (test): registers a plain function with no captured state.
+    unsafe { libc::atexit(stop_containerd) };
+    assert!(
+        wait_until(Duration::from_secs(60), || Path::new(sock).exists()),
+        "containerd did not come up; its log: {}",
+        std::fs::read_to_string(dir.join("containerd.log")).unwrap_or_default()
+    );
+    child
 }
