@@ -31,22 +31,6 @@ pub fn action_available(ret: u32) -> bool {
     r == 0
 }
 
-/// Whether this kernel knows the filter flag `flag`: it checks flags before it reads the
-/// program, so a null program gives EFAULT for a known flag and EINVAL for an unknown one (what
-/// libseccomp probes too). Nothing is loaded either way.
-pub fn flag_available(flag: u32) -> bool {
-    // SAFETY: a null program pointer: the kernel fails the copy with EFAULT and loads nothing.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            SECCOMP_SET_MODE_FILTER,
-            flag as libc::c_uint,
-            std::ptr::null::<libc::sock_fprog>(),
-        )
-    };
-    !(r == -1 && Errno::last() == Errno::EINVAL)
-}
-
 pub const FLAG_TSYNC: u32 = 1 << 0;
 pub const FLAG_LOG: u32 = 1 << 1;
 pub const FLAG_SPEC_ALLOW: u32 = 1 << 2;
