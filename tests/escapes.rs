@@ -380,17 +380,7 @@ fn cve_2025_52565_dev_pts_symlinks_for_dev_console() {
     b.sh("echo '|/tmp/pwn' > /dev/console; echo '|/tmp/pwn' > /dev/pts/0; sleep 2");
     b.write();
     let id = h.id("cve52565");
-    let (out, master) = with_console_socket(&b.socket("console.sock"), |sock| {
-        h.run(&[
-            "run",
-            "-d",
-            "--console-socket",
-            sock,
-            "-b",
-            b.path_str(),
-            &id,
-        ])
-    });
+    let (out, master) = h.run_on_console(&b, &id);
     let _ = h.run(&["delete", "-f", &id]);
     assert_eq!(
         fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(),

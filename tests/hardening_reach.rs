@@ -618,17 +618,7 @@ fn dev_console_symlink_is_not_followed() {
     b.sh("grep ' /victim ' /proc/self/mountinfo > /res; cat /victim >> /res; echo done >> /res");
     b.write();
     let id = h.id("console");
-    let (out, _master) = with_console_socket(&b.socket("console.sock"), |sock| {
-        h.run(&[
-            "run",
-            "-d",
-            "--console-socket",
-            sock,
-            "-b",
-            b.path_str(),
-            &id,
-        ])
-    });
+    let (out, _master) = h.run_on_console(&b, &id);
     let res = b.rootfs().join("res");
     if out.code == 0 {
         wait_until(Duration::from_secs(10), || {

@@ -37,17 +37,7 @@ fn console_socket_receives_a_working_pty() {
     b.sh("echo hello-tty; tty; stty size; sleep 1000");
     b.write();
     let id = h.id("cons");
-    let (out, master) = with_console_socket(&b.socket("console.sock"), |sock| {
-        h.run(&[
-            "run",
-            "-d",
-            "--console-socket",
-            sock,
-            "-b",
-            b.path_str(),
-            &id,
-        ])
-    });
+    let (out, master) = h.run_on_console(&b, &id);
     assert_eq!(out.code, 0, "{out}");
     let master = master.expect("no pty master on the console socket");
     let text = read_until(&master, WAIT_TIMEOUT, |t| t.contains("21 63"));
@@ -227,17 +217,7 @@ fn the_pty_belongs_to_the_process_user() {
     b.sh("echo owner=$(stat -Lc %u /proc/self/fd/0) end; sleep 1000");
     b.write();
     let id = h.id("ptyown");
-    let (out, master) = with_console_socket(&b.socket("console.sock"), |sock| {
-        h.run(&[
-            "run",
-            "-d",
-            "--console-socket",
-            sock,
-            "-b",
-            b.path_str(),
-            &id,
-        ])
-    });
+    let (out, master) = h.run_on_console(&b, &id);
     assert_eq!(out.code, 0, "{out}");
     let master = master.expect("no pty master on the console socket");
     let text = read_until(&master, WAIT_TIMEOUT, |t| t.contains(" end"));

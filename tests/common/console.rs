@@ -55,3 +55,25 @@ pub fn with_console_socket(
     let out = cmd(sock.to_str().unwrap());
     (out, receiver.join().unwrap())
 }
+
+impl super::Hull {
+    /// `run -d --console-socket <bundle>/console.sock -b BUNDLE ID`: what it printed and the
+    /// pty master the socket received, if any.
+    pub fn run_on_console(
+        &self,
+        b: &super::Bundle,
+        id: &str,
+    ) -> (Out, Option<std::os::fd::OwnedFd>) {
+        with_console_socket(&b.socket("console.sock"), |sock| {
+            self.run(&[
+                "run",
+                "-d",
+                "--console-socket",
+                sock,
+                "-b",
+                b.path_str(),
+                id,
+            ])
+        })
+    }
+}
