@@ -587,14 +587,7 @@ fn a_shared_cgroup_gets_a_warning_and_is_never_killed_frozen_or_removed() {
     let id = h.id("sharedbad");
     let out = h.run(&["create", "-b", b.path_str(), &id]);
     // The warning, then the error as the last line.
-    assert_ne!(out.code, 0, "{out}");
-    let lines: Vec<&str> = out.stderr.trim_end().lines().collect();
-    assert!(
-        lines.len() == 2
-            && lines[0].contains("container's cgroup is not empty")
-            && lines[1].contains("hooks.prestart"),
-        "{out}"
-    );
+    assert_warning_then_error(&out, "container's cgroup is not empty", "hooks.prestart");
     pod_lives("a failed create");
     assert_no_state_entry(&h, &id);
 }

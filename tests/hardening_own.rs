@@ -69,14 +69,7 @@ fn a_failed_create_naming_a_live_containers_cgroup_kills_nothing() {
     );
     assert!(dir.is_dir(), "B's failed create removed A's cgroup");
     // The warning, then the error as the last line.
-    assert_ne!(out.code, 0, "{out}");
-    let lines: Vec<&str> = out.stderr.trim_end().lines().collect();
-    assert!(
-        lines.len() == 2
-            && lines[0].contains("container's cgroup is not empty")
-            && lines[1].contains("hooks.prestart"),
-        "{out}"
-    );
+    assert_warning_then_error(&out, "container's cgroup is not empty", "hooks.prestart");
     assert_eq!(h.status(&ida).as_deref(), Some("running"));
     assert_no_state_entry(&h, &idb);
     h.ok(&["delete", "-f", &ida]);

@@ -220,3 +220,14 @@ pub fn assert_one_line_error(out: &Out, needle: &str) {
     );
     assert!(err.contains(needle), "error should mention {needle:?}{out}");
 }
+
+/// Assert a command failed with exactly two lines on stderr: a warning containing `warning`,
+/// then the error, containing `needle`.
+pub fn assert_warning_then_error(out: &Out, warning: &str, needle: &str) {
+    assert_ne!(out.code, 0, "expected failure{out}");
+    let lines: Vec<&str> = out.stderr.trim_end().lines().collect();
+    assert!(
+        lines.len() == 2 && lines[0].contains(warning) && lines[1].contains(needle),
+        "expected a warning with {warning:?}, then an error with {needle:?}{out}"
+    );
+}
