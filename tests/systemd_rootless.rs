@@ -146,21 +146,7 @@ impl RootlessPodman {
         }
 
         let store = Path::new(STORE);
-        let s = |p: &str| store.join(p).to_str().unwrap().to_string();
-        let global = vec![
-            "--runtime".into(),
-            hull_bin().to_str().unwrap().to_string(),
-            "--events-backend".into(),
-            "file".into(),
-            "--storage-driver".into(),
-            "vfs".into(),
-            "--root".into(),
-            s("root"),
-            "--runroot".into(),
-            s("run"),
-            "--tmpdir".into(),
-            s("tmp"),
-        ];
+        let global = podman_store_args(store);
         let p = RootlessPodman { uid, gid, global };
         if store.exists() {
             let _ = p.podman(&["rm", "-a", "-f", "-t", "0"]);
@@ -265,12 +251,7 @@ impl RootlessPodman {
                 "--full",
             ],
         );
-        assert!(out.ok(), "{out}");
-        out.stdout
-            .lines()
-            .filter(|l| l.contains(needle))
-            .map(|l| l.trim().to_string())
-            .collect()
+        systemd_util::lines_mentioning(&out, needle)
     }
 
     /// The container's scope in the user's subtree.

@@ -85,22 +85,8 @@ impl Podman {
     pub fn create(dir: &str, extra: &[&str]) -> Podman {
         // Podman refuses a runroot longer than 50 characters (its sockets live there).
         let dir = PathBuf::from(dir);
-        let s = |p: &str| dir.join(p).to_str().unwrap().to_string();
         let mut global: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
-        global.extend([
-            "--runtime".into(),
-            hull_bin().to_str().unwrap().to_string(),
-            "--events-backend".into(),
-            "file".into(),
-            "--storage-driver".into(),
-            "vfs".into(),
-            "--root".into(),
-            s("root"),
-            "--runroot".into(),
-            s("run"),
-            "--tmpdir".into(),
-            s("tmp"),
-        ]);
+        global.extend(podman_store_args(&dir));
         let p = Podman { dir, global };
         if p.dir.exists() {
             let _ = p.run(&["rm", "-a", "-f", "-t", "0"]);
@@ -242,4 +228,24 @@ pub fn spawn_containerd(dir: &Path, config: &Path, sock: &str) -> std::process::
         std::fs::read_to_string(dir.join("containerd.log")).unwrap_or_default()
     );
     child
+}
+
+/// Podman's global options for a store of its own under `dir` (vfs, file events) that runs
+/// the runtime under test.
+pub fn podman_store_args(dir: &Path) -> Vec<String> {
+    let s = |p: &str| dir.join(p).to_str().unwrap().to_string();
+    vec![
+        "--runtime".into(),
+        hull_bin().to_str().unwrap().to_string(),
+        "--events-backend".into(),
+        "file".into(),
+        "--storage-driver".into(),
+        "vfs".into(),
+        "--root".into(),
+        s("root"),
+        "--runroot".into(),
+        s("run"),
+        "--tmpdir".into(),
+        s("tmp"),
+    ]
 }

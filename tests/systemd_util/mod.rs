@@ -126,6 +126,11 @@ pub fn units_mentioning(needle: &str) -> Vec<String> {
         "systemctl",
         &["list-units", "--all", "--no-legend", "--plain", "--full"],
     );
+    lines_mentioning(&out, needle)
+}
+
+/// The trimmed lines of a successful `systemctl list-units` that mention `needle`.
+pub fn lines_mentioning(out: &Out, needle: &str) -> Vec<String> {
     assert!(out.ok(), "{out}");
     out.stdout
         .lines()
