@@ -97,7 +97,7 @@ fn usual_mountpoint() -> Option<PathBuf> {
                 .is_ok_and(|f| f.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC);
             // A mount point: its device differs from its parent's.
             let dev = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).ok();
-            cgroup2 && dev(p).is_some() && dev(p) != p.parent().and_then(dev)
+            cgroup2 && dev(p).is_some_and(|d| Some(d) != p.parent().and_then(dev))
         })
         .map(Path::to_path_buf)
 }
